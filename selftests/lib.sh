@@ -1,0 +1,583 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# lib.sh - shared helpers of the snapblk shell selftests.
+#
+# A test sources this file, calls sb_init, records its checks with
+# check/check_eq/sb_ok/sb_notok (each prints a KTAP subtest line), and
+# ends with sb_done. sb_init installs an EXIT trap that tears down what
+# the test made, in this order: background jobs, open file descriptors,
+# mounts, snapblk devices (children first, with `snapblkctl detach`),
+# loop devices, the test's directory in /tmp. Loop devices and snapblk
+# devices are recorded in files so that helpers called in $(...)
+# subshells register them too.
+#
+# Exit codes follow kselftest: 0 pass, 1 fail, 4 skip.
+#
+# Tests run as root inside the QEMU guest (scripts/vm-run), where /tmp is
+# a writable tmpfs and the module is already loaded. They never load or
+# unload snapblk themselves.
+
+set -o pipefail
+
+SB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SB_ROOT=$(dirname "$SB_DIR")
+SB_TEST=$(basename "$0" .sh)
+PATTERN=$SB_DIR/pattern
+CTL_DEV=/dev/snapblk-ctl
+KSFT_PASS=0
+KSFT_FAIL=1
+KSFT_SKIP=4
+KiB=1024
+MiB=$((1024 * 1024))
+
+if command -v snapblkctl >/dev/null 2>&1; then
+	SNAPBLKCTL=$(command -v snapblkctl)
+else
+	SNAPBLKCTL=$SB_ROOT/tools/snapblkctl
+fi
+
+_sb_n=0
+_sb_pass=0
+_sb_fail=0
+_sb_skip=0
+_sb_done=0
+SB_TMP=
+
+# ---------------------------------------------------------------- KTAP
+
+diag() {
+	local line
+
+	# one "# " line per line of the arguments
+	printf '%s\n' "$*" | while IFS= read -r line; do
+		printf '# %s\n' "$line"
+	done
+}
+
+# diag_file FILE [PREFIX]: show a file's lines as diagnostics
+diag_file() {
+	[ -s "$1" ] || return 0
+	sed -e "s/^/# ${2:-}/" "$1"
+}
+
+sb_ok() {
+	_sb_n=$((_sb_n + 1))
+	_sb_pass=$((_sb_pass + 1))
+	echo "ok $_sb_n $1"
+}
+
+sb_notok() {
+	_sb_n=$((_sb_n + 1))
+	_sb_fail=$((_sb_fail + 1))
+	echo "not ok $_sb_n $1"
+	shift
+	[ $# -gt 0 ] && diag "$@"
+	return 0
+}
+
+sb_skip_one() {
+	_sb_n=$((_sb_n + 1))
+	_sb_skip=$((_sb_skip + 1))
+	echo "ok $_sb_n $1 # SKIP ${2:-}"
+}
+
+# check DESC CMD [ARG...]: run CMD; its output becomes diagnostics if it fails
+check() {
+	local desc=$1 out rc
+
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		sb_ok "$desc"
+	else
+		sb_notok "$desc" "command failed (exit $rc): $*"
+		[ -n "$out" ] && diag "$out"
+	fi
+	return $rc
+}
+
+# check_fails DESC CMD [ARG...]: CMD must fail
+check_fails() {
+	local desc=$1 out rc
+
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		sb_ok "$desc"
+		return 0
+	fi
+	sb_notok "$desc" "command succeeded but must fail: $*"
+	[ -n "$out" ] && diag "$out"
+	return 1
+}
+
+# check_eq DESC GOT WANT
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		sb_ok "$1"
+		return 0
+	fi
+	sb_notok "$1" "got '$2', expected '$3'"
+	return 1
+}
+
+# check_true DESC SHELL-CONDITION (evaluated with eval; shown when false)
+check_true() {
+	if eval "$2"; then
+		sb_ok "$1"
+		return 0
+	fi
+	sb_notok "$1" "false: $2"
+	return 1
+}
+
+_sb_totals() {
+	echo "1..$_sb_n"
+	echo "# Totals: pass:$_sb_pass fail:$_sb_fail xfail:0 xpass:0 skip:$_sb_skip error:0"
+}
+
+# sb_done: end of the test; the EXIT trap cleans up
+sb_done() {
+	_sb_done=1
+	_sb_totals
+	[ "$_sb_fail" -eq 0 ] || exit $KSFT_FAIL
+	[ "$_sb_n" -gt 0 ] && [ "$_sb_skip" -eq "$_sb_n" ] && exit $KSFT_SKIP
+	exit $KSFT_PASS
+}
+
+# sb_bail MSG: a failure after which the rest of the test makes no sense
+sb_bail() {
+	_sb_done=1
+	_sb_fail=$((_sb_fail + 1))
+	echo "Bail out! $*"
+	_sb_totals
+	exit $KSFT_FAIL
+}
+
+# sb_skip MSG: skip the whole test
+sb_skip() {
+	_sb_done=1
+	if [ "$_sb_n" -eq 0 ]; then
+		echo "1..0 # SKIP $*"
+	else
+		diag "SKIP: $*"
+		_sb_totals
+		[ "$_sb_fail" -eq 0 ] || exit $KSFT_FAIL
+	fi
+	exit $KSFT_SKIP
+}
+
+# ------------------------------------------------------------ requires
+
+require_root() {
+	[ "$(id -u)" -eq 0 ] || sb_skip "must run as root"
+}
+
+require_cmd() {
+	local c
+
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || sb_skip "$c not installed"
+	done
+}
+
+require_module() {
+	[ -c "$CTL_DEV" ] || sb_skip "$CTL_DEV missing: snapblk is not loaded"
+}
+
+require_snapblkctl() {
+	[ -x "$SNAPBLKCTL" ] || sb_bail "snapblkctl not built ($SNAPBLKCTL)"
+}
+
+require_pattern() {
+	[ -x "$PATTERN" ] || sb_bail "$PATTERN not built: run make -C selftests"
+}
+
+# Kernel modules the tests need besides snapblk (loop, ext4). They are
+# loaded only where snapblk itself is loaded, which is the QEMU guest.
+require_kmod() {
+	local m
+
+	for m in "$@"; do
+		[ -d "/sys/module/$m" ] && continue
+		[ -c "$CTL_DEV" ] && modprobe "$m" 2>/dev/null
+		[ -d "/sys/module/$m" ] || sb_skip "kernel module $m not available"
+	done
+}
+
+# ------------------------------------------------------------- cleanup
+
+_sb_reg() { # _sb_reg KIND VALUE
+	[ -n "$SB_TMP" ] && echo "$2" >>"$SB_TMP/.reg-$1"
+}
+
+sb_register_dev() { _sb_reg dev "$1"; }
+sb_register_mount() { _sb_reg mnt "$1"; }
+sb_register_pid() { _sb_reg pid "$1"; }
+
+_sb_reg_list() { # newest first
+	[ -f "$SB_TMP/.reg-$1" ] && tac "$SB_TMP/.reg-$1"
+}
+
+# the kernel name (snapblk3, loop0) of a device path or name
+sb_kname() {
+	local p=$1
+
+	case "$p" in
+	/dev/*) p=$(readlink -f "$p") ;;
+	*)	[ -e "/dev/$p" ] && p=$(readlink -f "/dev/$p") ;;
+	esac
+	basename "$p"
+}
+
+_sb_dev_exists() { [ -e "/sys/block/$(sb_kname "$1")" ]; }
+
+# remove a snapblk device through the ioctl, for when snapblkctl cannot
+_sb_ioctl_remove() {
+	local idx=${1#snapblk}
+
+	python3 - "$idx" <<-'EOF' 2>/dev/null
+	import fcntl, os, struct, sys
+	# SNAPBLK_IOC_REMOVE = _IOW(0xb5, 0x02, struct snapblk_cmd) (32 bytes)
+	cmd = (1 << 30) | (32 << 16) | (0xb5 << 8) | 0x02
+	fd = os.open("/dev/snapblk-ctl", os.O_RDWR)
+	fcntl.ioctl(fd, cmd, struct.pack("<II3Q", int(sys.argv[1]), 0, 0, 0, 0))
+	EOF
+}
+
+sb_cleanup() {
+	local rc=$? bad=0 pass p d fd left loops
+
+	trap - EXIT INT TERM
+	[ -n "$SB_TMP" ] && [ -d "$SB_TMP" ] || exit $rc
+
+	for p in $(_sb_reg_list pid); do
+		kill "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	for fd in 3 4 5 6 7 8 9; do
+		eval "exec $fd>&-" 2>/dev/null
+	done
+	for d in $(_sb_reg_list mnt); do
+		mountpoint -q "$d" || continue
+		umount "$d" 2>/dev/null || umount -l "$d" 2>/dev/null ||
+			{ diag "cleanup: cannot unmount $d"; bad=1; }
+	done
+
+	# snapblk devices: the registered ones and any that appeared during
+	# the test, children before parents (a parent refuses to go first)
+	left=$(
+		{
+			_sb_reg_list dev | while read -r d; do sb_kname "$d"; done
+			_sb_snapblk_devs | grep -vxF -f "$SB_TMP/.devs-before" -e ""
+		} | awk '!seen[$0]++'
+	)
+	for pass in 1 2 3 4; do
+		[ -z "$left" ] && break
+		local next=
+		for d in $left; do
+			[ -e "/sys/block/$d" ] || continue
+			if [ "$pass" -lt 4 ]; then
+				"$SNAPBLKCTL" detach "/dev/$d" >/dev/null 2>"$SB_TMP/.cleanup-err" ||
+					_sb_ioctl_remove "$d" || { next="$next $d"; continue; }
+			else
+				diag "cleanup: cannot remove /dev/$d: $(head -n1 "$SB_TMP/.cleanup-err")"
+				bad=1
+			fi
+		done
+		left=$next
+	done
+
+	loops=$(_sb_reg_list loop)
+	for d in $loops; do
+		losetup -d "$d" 2>/dev/null || { sleep 0.5; losetup -d "$d" 2>/dev/null; } ||
+			{ diag "cleanup: cannot detach $d"; bad=1; }
+	done
+	rm -rf "$SB_TMP"
+	if [ "$bad" -ne 0 ] && { [ $rc -eq 0 ] || [ $rc -eq $KSFT_SKIP ]; }; then
+		echo "# cleanup failed: the test leaves devices behind"
+		rc=$KSFT_FAIL
+	fi
+	if [ $rc -eq 0 ] && [ "$_sb_done" -eq 0 ]; then
+		echo "# the test ended without sb_done"
+		rc=$KSFT_FAIL
+	fi
+	exit $rc
+}
+
+_sb_snapblk_devs() {
+	local d
+
+	for d in /sys/block/snapblk*; do
+		[ -e "$d" ] && basename "$d"
+	done | sort
+}
+
+# sb_init: common start of every test
+sb_init() {
+	require_root
+	require_module
+	require_pattern
+	SB_TMP=$(mktemp -d "/tmp/snapblk-test.$SB_TEST.XXXXXX") ||
+		sb_bail "cannot create a directory in /tmp"
+	_sb_snapblk_devs >"$SB_TMP/.devs-before"
+	trap sb_cleanup EXIT
+	trap 'exit 143' TERM
+	trap 'exit 130' INT
+	echo "TAP version 13"
+}
+
+# ------------------------------------------------------ files and loops
+
+# sb_file NAME SIZE [SEED]: a sparse file in the test directory, filled
+# with the pattern of SEED when given; prints its path
+sb_file() {
+	local f=$SB_TMP/$1
+
+	rm -f "$f"
+	truncate -s "$2" "$f" || return 1
+	if [ -n "${3:-}" ]; then
+		"$PATTERN" write "$f" "$3" 0 "$2" || return 1
+	fi
+	echo "$f"
+}
+
+# sb_loop FILE: attach FILE to a free loop device; prints /dev/loopN
+sb_loop() {
+	local dev
+
+	dev=$(losetup --show -f "$1") || return 1
+	_sb_reg loop "$dev"
+	echo "$dev"
+}
+
+# sb_wait_exists PATH [SECONDS]: wait for PATH to appear
+sb_wait_exists() {
+	local i n=$((${2:-5} * 10))
+
+	for ((i = 0; i < n; i++)); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	[ -e "$1" ]
+}
+
+# sb_wait_gone PATH [SECONDS]
+sb_wait_gone() {
+	local i n=$((${2:-5} * 10))
+
+	for ((i = 0; i < n; i++)); do
+		[ -e "$1" ] || return 0
+		sleep 0.1
+	done
+	! [ -e "$1" ]
+}
+
+# ----------------------------------------------------------- snapblkctl
+
+# sb_ctl ARGS...: run snapblkctl; stdout in $SB_OUT, stderr in $SB_ERR,
+# exit status in $SB_RC (and returned). Paths it prints are registered
+# for cleanup, also when the command should have failed.
+sb_ctl() {
+	"$SNAPBLKCTL" "$@" >"$SB_TMP/.out" 2>"$SB_TMP/.err"
+	SB_RC=$?
+	SB_OUT=$(cat "$SB_TMP/.out")
+	SB_ERR=$(cat "$SB_TMP/.err")
+	grep -oE '^/dev/snapblk[0-9]+$' "$SB_TMP/.out" | while read -r d; do
+		_sb_reg dev "$d"
+	done
+	return $SB_RC
+}
+
+_sb_show_ctl() {
+	diag "snapblkctl $* -> exit $SB_RC"
+	[ -n "$SB_OUT" ] && diag "stdout: $SB_OUT"
+	[ -n "$SB_ERR" ] && diag "stderr: $SB_ERR"
+	return 0
+}
+
+_sb_lines() { # number of lines of $1 (0 for empty)
+	[ -z "$1" ] && { echo 0; return; }
+	printf '%s\n' "$1" | wc -l
+}
+
+# expect_cli_error DESC ARGS...: snapblkctl must fail with no stdout and
+# exactly one non-empty line on stderr (SPEC section 3)
+expect_cli_error() {
+	local desc=$1 why=
+
+	shift
+	sb_ctl "$@"
+	if [ "$SB_RC" -eq 0 ]; then
+		why="exit status 0"
+	elif [ "$SB_RC" -ge 126 ]; then
+		why="exit status $SB_RC (crashed or not run)"
+	elif [ -n "$SB_OUT" ]; then
+		why="output on stdout"
+	elif [ "$(_sb_lines "$SB_ERR")" -ne 1 ]; then
+		why="$(_sb_lines "$SB_ERR") lines on stderr, expected 1"
+	fi
+	if [ -z "$why" ]; then
+		sb_ok "$desc"
+		diag "  stderr: $SB_ERR"
+		return 0
+	fi
+	sb_notok "$desc" "$why"
+	_sb_show_ctl "$@"
+	return 1
+}
+
+# _sb_new_dev ARGS...: run a snapblkctl command that makes a device and
+# check its output: exactly one line, /dev/snapblkN, which exists
+_sb_new_dev() {
+	sb_ctl "$@"
+	if [ "$SB_RC" -ne 0 ]; then
+		diag "snapblkctl $* failed (exit $SB_RC): $SB_ERR"
+		return 1
+	fi
+	if ! printf '%s' "$SB_OUT" | grep -qxE '/dev/snapblk[0-9]+'; then
+		_sb_show_ctl "$@"
+		diag "expected exactly one line /dev/snapblkN on stdout"
+		return 1
+	fi
+	if ! sb_wait_exists "$SB_OUT" || ! [ -b "$SB_OUT" ]; then
+		diag "$SB_OUT was printed but is not a block device"
+		return 1
+	fi
+	if ! [ -d "/sys/block/$(basename "$SB_OUT")/snapblk" ]; then
+		diag "/sys/block/$(basename "$SB_OUT")/snapblk missing"
+		return 1
+	fi
+	return 0
+}
+
+# sb_overlay BASE STORE [OPTS...]: sets $SB_DEV to the new /dev/snapblkN.
+# Not for $(...): it must run in the test's shell to set SB_DEV.
+sb_overlay() {
+	SB_DEV=
+	_sb_new_dev overlay "$@" || return 1
+	SB_DEV=$SB_OUT
+}
+
+# sb_attach STORE BASE [OPTS...]: attach STORE as an overlay of BASE
+sb_attach() {
+	local store=$1 base=$2
+
+	shift 2
+	SB_DEV=
+	_sb_new_dev attach "$store" --base "$base" "$@" || return 1
+	SB_DEV=$SB_OUT
+}
+
+# sb_detach DEV: detach and wait until the disk is gone
+sb_detach() {
+	local k
+
+	k=$(sb_kname "$1")
+	sb_ctl detach "$1" || { diag "snapblkctl detach $1: $SB_ERR"; return 1; }
+	sb_wait_gone "/sys/block/$k" || { diag "/sys/block/$k still there after detach"; return 1; }
+}
+
+# sb_delete DEV
+sb_delete() {
+	local k
+
+	k=$(sb_kname "$1")
+	sb_ctl delete "$1" || { diag "snapblkctl delete $1: $SB_ERR"; return 1; }
+	sb_wait_gone "/sys/block/$k" || { diag "/sys/block/$k still there after delete"; return 1; }
+}
+
+# sb_sysfs DEV ATTR: a snapblk sysfs attribute of DEV
+sb_sysfs() {
+	cat "/sys/block/$(sb_kname "$1")/snapblk/$2" 2>/dev/null
+}
+
+# sb_is_holder PARENT CHILD: the block layer records CHILD as PARENT's holder
+sb_is_holder() {
+	[ -e "/sys/block/$(sb_kname "$1")/holders/$(sb_kname "$2")" ]
+}
+
+# sb_same_dev A B: A and B name the same block device (kernel name,
+# /dev path, or snapblk NAME)
+sb_same_dev() {
+	[ "$(sb_kname "$1")" = "$(sb_kname "$2")" ]
+}
+
+# ---------------------------------------------------------------- data
+
+# sb_write DEV MODEL SEED OFFSET LENGTH [BS]: write the pattern to DEV
+# and to the MODEL file (the expected image; "-" for none)
+sb_write() {
+	local dev=$1 model=$2 seed=$3 off=$4 len=$5 bs=${6:-1M}
+
+	"$PATTERN" write -b "$bs" "$dev" "$seed" "$off" "$len" || return 1
+	[ "$model" = - ] || "$PATTERN" write -b "$bs" "$model" "$seed" "$off" "$len"
+}
+
+# sb_cmp DEV MODEL: DEV reads exactly like the model file
+sb_cmp() {
+	"$PATTERN" cmp "$1" "$2"
+}
+
+# sb_verify DEV SEED OFFSET LENGTH
+sb_verify() {
+	"$PATTERN" verify "$1" "$2" "$3" "$4"
+}
+
+# sb_sha DEV [OFFSET LENGTH]: sha256 of DEV or of a byte range of it
+sb_sha() {
+	if [ $# -ge 3 ]; then
+		dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=1M 2>/dev/null |
+			sha256sum | cut -d' ' -f1
+	else
+		sha256sum <"$1" | cut -d' ' -f1
+	fi
+}
+
+sb_size() {
+	blockdev --getsize64 "$1"
+}
+
+sb_drop_caches() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+}
+
+# sb_mount DEV DIR [OPTS...]
+sb_mount() {
+	local dev=$1 dir=$2
+
+	shift 2
+	mkdir -p "$dir"
+	mount "$@" "$dev" "$dir" || return 1
+	sb_register_mount "$dir"
+}
+
+# sb_json_check JSON PYTHON-EXPR...: each expression, evaluated with the
+# parsed JSON as `j`, must be true; prints the false ones
+sb_json_check() {
+	python3 - "$@" <<-'EOF'
+	import json, sys
+	try:
+	    j = json.loads(sys.argv[1])
+	except Exception as e:
+	    print("not valid JSON: %s: %r" % (e, sys.argv[1][:300]))
+	    sys.exit(1)
+	bad = 0
+	for expr in sys.argv[2:]:
+	    try:
+	        ok = eval(expr)
+	    except Exception as e:
+	        ok = False
+	        print("%s: %s" % (expr, e))
+	    if not ok:
+	        print("false: %s" % expr)
+	        bad = 1
+	if bad:
+	    print("json: %s" % json.dumps(j)[:600])
+	sys.exit(bad)
+	EOF
+}
