@@ -222,13 +222,23 @@ _sb_reg_list() { # newest first
 	[ -f "$SB_TMP/.reg-$1" ] && tac "$SB_TMP/.reg-$1"
 }
 
-# the kernel name (snapblk3, loop0) of a device path or name
+# the kernel name (snapblk3, loop0) of a device path, kernel name or
+# snapblk NAME
 sb_kname() {
-	local p=$1
+	local p=$1 n
 
 	case "$p" in
 	/dev/*) p=$(readlink -f "$p") ;;
-	*)	[ -e "/dev/$p" ] && p=$(readlink -f "/dev/$p") ;;
+	*)	if [ -e "/dev/$p" ]; then
+			p=$(readlink -f "/dev/$p")
+		else
+			for n in /sys/block/snapblk*/snapblk/name; do
+				[ "$(cat "$n" 2>/dev/null)" = "$p" ] || continue
+				n=${n%/snapblk/name}
+				p=${n##*/}
+				break
+			done
+		fi ;;
 	esac
 	basename "$p"
 }
@@ -343,6 +353,11 @@ sb_file() {
 		"$PATTERN" write "$f" "$3" 0 "$2" || return 1
 	fi
 	echo "$f"
+}
+
+# sb_copy FILE NAME: a copy of FILE in the test directory; prints its path
+sb_copy() {
+	cp "$1" "$SB_TMP/$2" && echo "$SB_TMP/$2"
 }
 
 # sb_loop FILE: attach FILE to a free loop device; prints /dev/loopN
@@ -515,6 +530,15 @@ sb_write() {
 
 	"$PATTERN" write -b "$bs" "$dev" "$seed" "$off" "$len" || return 1
 	[ "$model" = - ] || "$PATTERN" write -b "$bs" "$model" "$seed" "$off" "$len"
+}
+
+# sb_scatter DEV MODEL SEED COUNT MINLEN MAXLEN [ALIGN]: the same random
+# writes (see pattern.c) on DEV and on the MODEL file
+sb_scatter() {
+	local dev=$1 model=$2 seed=$3 count=$4 min=$5 max=$6 align=${7:-512}
+
+	"$PATTERN" scatter -a "$align" "$dev" "$seed" "$count" "$min" "$max" || return 1
+	[ "$model" = - ] || "$PATTERN" scatter -a "$align" "$model" "$seed" "$count" "$min" "$max"
 }
 
 # sb_cmp DEV MODEL: DEV reads exactly like the model file

@@ -10,6 +10,11 @@
  *   pattern fill   [opts] FILE SEED OFFSET LENGTH
  *	like write, but stop at the first failed write instead of failing;
  *	prints "BYTES ERRNO" (bytes written before the error, 0 if none)
+ *   pattern scatter [opts] [-a ALIGN] FILE SEED COUNT MINLEN MAXLEN
+ *	COUNT writes of random lengths in [MINLEN, MAXLEN] at random
+ *	offsets, both multiples of ALIGN (default 512), each with its own
+ *	pattern; the same arguments on a file of the same size produce the
+ *	same result (later writes win where they overlap)
  *   pattern cmp    [opts] FILE1 FILE2 [OFFSET LENGTH]
  *	compare two files/devices (whole, or a range at the same offset);
  *	whole-file comparison also requires equal sizes
@@ -55,11 +60,13 @@
 static uint64_t opt_bs = 1024 * 1024;
 static uint64_t opt_origin;
 static bool opt_buffered;
+static uint64_t opt_align = 512;
 
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: pattern write|verify|fill [-b BS] [-o ORIGIN] [-B] FILE SEED OFFSET LENGTH\n"
+		"       pattern scatter [-a ALIGN] [-B] FILE SEED COUNT MINLEN MAXLEN\n"
 		"       pattern cmp [-b BS] [-B] FILE1 FILE2 [OFFSET LENGTH]\n"
 		"       pattern sum [-b BS] [-B] FILE [OFFSET LENGTH]\n"
 		"       pattern size|excl FILE\n");
@@ -338,6 +345,44 @@ static int do_verify(const char *path, uint64_t seed, bool zero, uint64_t off,
 	return 0;
 }
 
+static int do_scatter(const char *path, uint64_t seed, uint64_t count,
+		      uint64_t minlen, uint64_t maxlen, uint64_t align)
+{
+	bool direct;
+	int fd = open_io(path, O_WRONLY, !(align % SECTOR), &direct);
+	uint64_t size = file_size(fd, path), i;
+	unsigned char *buf = alloc_buf(maxlen);
+
+	if (!align || minlen < align || maxlen < minlen || maxlen > size ||
+	    maxlen > (1ULL << 30)) {
+		fprintf(stderr, "pattern: bad scatter lengths\n");
+		return 2;
+	}
+	for (i = 0; i < count; i++) {
+		uint64_t len = minlen + mix(seed, 2 * i) % (maxlen - minlen + 1);
+		uint64_t off, s = mix(seed, 1000000007ULL + i);
+		ssize_t w;
+
+		len -= len % align;
+		off = mix(seed, 2 * i + 1) % ((size - len) / align + 1) * align;
+		gen(buf, s, false, off, len);
+		w = pwrite(fd, buf, len, off);
+		if (w != (ssize_t)len) {
+			fprintf(stderr, "pattern: scatter write %" PRIu64 " of %s at %" PRIu64
+				" length %" PRIu64 ": %s\n", i, path, off, len,
+				w < 0 ? strerror(errno) : "short write");
+			return 1;
+		}
+	}
+	if (!direct && fsync(fd) < 0) {
+		fprintf(stderr, "pattern: fsync %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	close(fd);
+	free(buf);
+	return 0;
+}
+
 static int do_cmp(const char *p1, const char *p2, int argc, char **argv)
 {
 	bool d1, d2;
@@ -483,8 +528,11 @@ int main(int argc, char **argv)
 	cmd = argv[1];
 	argv++;
 	argc--;
-	while ((c = getopt(argc, argv, "b:o:B")) != -1) {
+	while ((c = getopt(argc, argv, "a:b:o:B")) != -1) {
 		switch (c) {
+		case 'a':
+			opt_align = parse_num(optarg);
+			break;
 		case 'b':
 			opt_bs = parse_num(optarg);
 			if (!opt_bs || opt_bs > (1ULL << 30))
@@ -517,6 +565,16 @@ int main(int argc, char **argv)
 			return do_verify(argv[0], seed, zero, off, len);
 		return do_write(argv[0], seed, zero, off, len,
 				!strcmp(cmd, "fill"));
+	}
+	if (!strcmp(cmd, "scatter")) {
+		bool zero;
+		uint64_t seed;
+
+		if (argc != 5)
+			usage();
+		seed = parse_seed(argv[1], &zero);
+		return do_scatter(argv[0], seed, parse_num(argv[2]),
+				  parse_num(argv[3]), parse_num(argv[4]), opt_align);
 	}
 	if (!strcmp(cmd, "cmp")) {
 		if (argc < 2)
