@@ -119,4 +119,105 @@ struct snapblk_disk_entry {
 	((SNAPBLK_META_BLOCK - sizeof(struct snapblk_disk_tb_header)) / \
 	 sizeof(struct snapblk_disk_entry))
 
+/*
+ * Snapshot stores (kind SNAPBLK_KIND_SNAPSHOT) hold the preserved chunks
+ * of one origin for up to SNAPBLK_MAX_SNAPS snapshots. Block 0/1 are
+ * superblock copies (struct snapblk_disk_ssb). From data_start the store
+ * is a sequence of areas: two 4 KiB descriptor blocks (slots 0 and 1 of
+ * descriptor block i, same A/B rule as the overlay table) followed by
+ * SNAPBLK_DESC_ENTRIES data chunks. Descriptor j of area i describes
+ * data chunk i * SNAPBLK_DESC_ENTRIES + j: which origin chunk it holds
+ * and for which snapshots, so a chunk copied once serves every snapshot
+ * taken since that origin chunk was last copied.
+ */
+#define SNAPBLK_MAX_SNAPS	32
+
+/* snapblk_disk_snap.flags */
+#define SNAPBLK_SNAP_LIVE		(1U << 0)
+#define SNAPBLK_SNAP_INVALID		(1U << 1)
+#define SNAPBLK_SNAP_BLOCK_WRITES	(1U << 2)
+#define SNAPBLK_SNAP_FLAGS \
+	(SNAPBLK_SNAP_LIVE | SNAPBLK_SNAP_INVALID | SNAPBLK_SNAP_BLOCK_WRITES)
+
+/**
+ * struct snapblk_disk_snap - one snapshot of a snapshot store.
+ * @id: its number, increasing with the time it was taken; 0: empty slot.
+ * @flags: SNAPBLK_SNAP_*.
+ * @created: wall-clock seconds when it was taken.
+ * @name: NAME of its device, NUL padded; empty: the default.
+ * @reserved: zero.
+ */
+struct snapblk_disk_snap {
+	__le32 id;
+	__le32 flags;
+	__le64 created;
+	char name[32];
+	__le64 reserved[2];
+};
+
+/**
+ * struct snapblk_disk_ssb - superblock of a snapshot store.
+ * @magic: SNAPBLK_SB_MAGIC.
+ * @csum: CRC-32 of the block with @csum zero.
+ * @version: SNAPBLK_FORMAT_VERSION.
+ * @generation: bumped at each write; the highest valid copy wins.
+ * @kind: SNAPBLK_KIND_SNAPSHOT.
+ * @flags: zero.
+ * @uuid: identity of the store; seeds the descriptor checksums.
+ * @chunk_shift: log2 of the chunk size in bytes.
+ * @next_id: the id the next snapshot gets.
+ * @origin_sectors: size of the origin.
+ * @origin_fp: fingerprint of the origin when the store was last
+ *	detached from it (0 while attached).
+ * @reserved0: zero.
+ * @store_sectors: size of the store device the layout uses.
+ * @data_start: first sector of the first area.
+ * @data_chunks: data chunks in all areas.
+ * @reserved: zero.
+ * @snaps: the snapshots.
+ */
+struct snapblk_disk_ssb {
+	__le64 magic;
+	__le32 csum;
+	__le32 version;
+	__le64 generation;
+	__le32 kind;
+	__le32 flags;
+	__u8 uuid[16];
+	__le32 chunk_shift;
+	__le32 next_id;
+	__le64 origin_sectors;
+	__le32 origin_fp;
+	__le32 reserved0;
+	__le64 store_sectors;
+	__le64 data_start;
+	__le64 data_chunks;
+	__le64 reserved[8];
+	struct snapblk_disk_snap snaps[SNAPBLK_MAX_SNAPS];
+};
+
+/* snapblk_disk_desc.flags */
+#define SNAPBLK_DESC_USED	(1U << 0)	/* holds a preserved chunk */
+#define SNAPBLK_DESC_PRIVATE	(1U << 1)	/* written through snapshot @first */
+
+/**
+ * struct snapblk_disk_desc - what one data chunk of a snapshot store holds.
+ * @chunk: the origin chunk.
+ * @first: first snapshot id it serves.
+ * @last: last snapshot id it serves (== @first when private).
+ * @flags: SNAPBLK_DESC_*; 0: the data chunk is free.
+ * @reserved: zero.
+ */
+struct snapblk_disk_desc {
+	__le64 chunk;
+	__le32 first;
+	__le32 last;
+	__le32 flags;
+	__le32 reserved;
+};
+
+#define SNAPBLK_DESC_ENTRIES \
+	((SNAPBLK_META_BLOCK - sizeof(struct snapblk_disk_tb_header)) / \
+	 sizeof(struct snapblk_disk_desc))
+
 #endif /* SNAPBLK_FORMAT_H */

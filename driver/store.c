@@ -13,89 +13,14 @@
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
-#include <linux/crc32.h>
-#include <linux/ctype.h>
 #include <linux/log2.h>
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/snapblk.h>
 #include <linux/vmalloc.h>
 
+#include "meta.h"
 #include "store.h"
-
-#define SNAPBLK_FP_SAMPLES	16
-
-static u32 snapblk_csum(u32 seed, void *block, __le32 *field)
-{
-	u32 crc;
-
-	*field = 0;
-	crc = crc32_le(seed, block, SNAPBLK_META_BLOCK);
-	return crc;
-}
-
-/**
- * snapblk_sync_io() - synchronous I/O of physically contiguous memory.
- * @bdev: device.
- * @sector: where.
- * @page: first page of the buffer.
- * @bytes: length, a multiple of 512.
- * @opf: REQ_OP_READ or REQ_OP_WRITE plus flags.
- *
- * Return: 0 or a negative errno.
- */
-int snapblk_sync_io(struct block_device *bdev, sector_t sector,
-		    struct page *page, unsigned int bytes, blk_opf_t opf)
-{
-	struct bio *bio = bio_alloc(bdev, 1, opf, GFP_NOIO);
-	int ret;
-
-	bio->bi_iter.bi_sector = sector;
-	__bio_add_page(bio, page, bytes, 0);
-	ret = submit_bio_wait(bio);
-	bio_put(bio);
-	return ret;
-}
-
-static int snapblk_meta_io(struct block_device *bdev, sector_t sector,
-			   struct page *page, blk_opf_t opf)
-{
-	return snapblk_sync_io(bdev, sector, page, SNAPBLK_META_BLOCK, opf);
-}
-
-/**
- * snapblk_fingerprint() - CRC of sampled blocks of a device.
- * @bdev: the device.
- *
- * Reads SNAPBLK_FP_SAMPLES blocks spread over the device. Used to check
- * on attach that a base is the one a store was made on.
- *
- * Return: the fingerprint; 0 if the device could not be read.
- */
-u32 snapblk_fingerprint(struct block_device *bdev)
-{
-	sector_t size = bdev_nr_sectors(bdev);
-	struct page *page = alloc_page(GFP_KERNEL);
-	u32 crc = ~0U;
-	int i;
-
-	if (!page)
-		return 0;
-	for (i = 0; i < SNAPBLK_FP_SAMPLES; i++) {
-		sector_t s = div_u64(size * i, SNAPBLK_FP_SAMPLES);
-
-		s = round_down(s, SNAPBLK_META_SECTORS);
-		if (s + SNAPBLK_META_SECTORS > size)
-			break;
-		if (snapblk_meta_io(bdev, s, page, REQ_OP_READ)) {
-			crc = 0;
-			break;
-		}
-		crc = crc32_le(crc, page_address(page), SNAPBLK_META_BLOCK);
-	}
-	__free_page(page);
-	return crc;
-}
 
 /* Layout of a store on a device of @dev_sectors; fills the geometry. */
 static int snapblk_store_layout(struct snapblk_store *st, sector_t dev_sectors)
@@ -123,14 +48,47 @@ static int snapblk_store_layout(struct snapblk_store *st, sector_t dev_sectors)
 	return 0;
 }
 
+static sector_t snapblk_tb_sector(void *owner, u32 block, unsigned int slot)
+{
+	return SNAPBLK_TABLE_START +
+	       ((sector_t)block * 2 + slot) * SNAPBLK_META_SECTORS;
+}
+
+/* Build the image of table block @index from the map. */
+static void snapblk_tb_build(void *owner, void *buf, u32 index, u64 gen)
+{
+	struct snapblk_store *st = owner;
+	struct snapblk_disk_tb_header *h = buf;
+	struct snapblk_disk_entry *ent = buf + sizeof(*h);
+	u64 first = (u64)index * SNAPBLK_TB_ENTRIES;
+	u64 last = min(first + SNAPBLK_TB_ENTRIES, st->nr_chunks) - 1;
+	unsigned long idx;
+	void *v;
+
+	memset(buf, 0, SNAPBLK_META_BLOCK);
+	xa_for_each_range(&st->map, idx, v, first, last) {
+		u64 e = xa_to_value(v);
+
+		ent[idx - first].chunk = cpu_to_le32(snapblk_e_chunk(e));
+		ent[idx - first].valid = cpu_to_le16(snapblk_e_valid(e));
+		ent[idx - first].zero = cpu_to_le16(snapblk_e_zero(e));
+	}
+	snapblk_tb_seal(st->crc_seed, buf, index, gen);
+}
+
 static int snapblk_store_alloc_maps(struct snapblk_store *st)
 {
 	st->dirty = bitmap_zalloc(st->table_blocks, GFP_KERNEL);
-	st->slot = bitmap_zalloc(st->table_blocks, GFP_KERNEL);
+	st->table.slot = bitmap_zalloc(st->table_blocks, GFP_KERNEL);
 	st->used = kvcalloc(BITS_TO_LONGS(st->data_chunks),
 			    sizeof(unsigned long), GFP_KERNEL);
-	if (!st->dirty || !st->slot || !st->used)
+	if (!st->dirty || !st->table.slot || !st->used)
 		return -ENOMEM;
+	st->table.bdev = st->dev.bdev;
+	st->table.nr_blocks = st->table_blocks;
+	st->table.owner = st;
+	st->table.sector = snapblk_tb_sector;
+	st->table.build = snapblk_tb_build;
 	return 0;
 }
 
@@ -161,22 +119,19 @@ static void snapblk_sb_fill(struct snapblk_store *st, struct snapblk_disk_sb *sb
 	sb->entries_per_block = cpu_to_le32(SNAPBLK_TB_ENTRIES);
 	sb->data_start = cpu_to_le64(st->data_start);
 	sb->data_chunks = cpu_to_le64(st->data_chunks);
-	sb->csum = cpu_to_le32(snapblk_csum(~0U, sb, &sb->csum));
 }
 
 /* Write the superblock into the copy after the current one, durably. */
-static int snapblk_sb_write(struct snapblk_store *st)
+static int snapblk_store_write_sb(struct snapblk_store *st)
 {
 	struct page *page = alloc_page(GFP_NOIO);
-	sector_t where;
 	int ret;
 
 	if (!page)
 		return -ENOMEM;
 	st->sb_generation++;
 	snapblk_sb_fill(st, page_address(page));
-	where = (st->sb_generation % SNAPBLK_SB_COPIES) * SNAPBLK_META_SECTORS;
-	ret = snapblk_meta_io(st->dev.bdev, where, page, REQ_OP_WRITE | REQ_SYNC | REQ_PREFLUSH | REQ_FUA);
+	ret = snapblk_sb_write(st->dev.bdev, page, st->sb_generation);
 	__free_page(page);
 	return ret;
 }
@@ -203,68 +158,12 @@ int snapblk_store_format(struct snapblk_store *st,
 	if (ret)
 		return ret;
 	generate_random_uuid(st->uuid);
-	st->crc_seed = crc32_le(~0U, st->uuid, sizeof(st->uuid));
+	st->crc_seed = snapblk_uuid_seed(st->uuid);
 	/* both copies, so that no older store's superblock survives */
-	ret = snapblk_sb_write(st);
+	ret = snapblk_store_write_sb(st);
 	if (!ret)
-		ret = snapblk_sb_write(st);
+		ret = snapblk_store_write_sb(st);
 	return ret;
-}
-
-static bool snapblk_sb_valid(struct snapblk_disk_sb *sb)
-{
-	u32 want = le32_to_cpu(sb->csum);
-
-	return le64_to_cpu(sb->magic) == SNAPBLK_SB_MAGIC &&
-	       snapblk_csum(~0U, sb, &sb->csum) == want;
-}
-
-/* Read both superblock copies; leave the newest valid one in @page. */
-static int snapblk_sb_read(struct snapblk_store *st, struct page *page)
-{
-	struct page *other = alloc_page(GFP_KERNEL);
-	struct snapblk_disk_sb *a = page_address(page), *b;
-	bool va, vb;
-	int ret;
-
-	if (!other)
-		return -ENOMEM;
-	b = page_address(other);
-	ret = snapblk_meta_io(st->dev.bdev, 0, page, REQ_OP_READ);
-	if (!ret)
-		ret = snapblk_meta_io(st->dev.bdev, SNAPBLK_META_SECTORS, other, REQ_OP_READ);
-	if (ret)
-		goto out;
-	va = snapblk_sb_valid(a);
-	vb = snapblk_sb_valid(b);
-	if (!va && !vb) {
-		ret = -EINVAL;
-		goto out;
-	}
-	if (!va || (vb && le64_to_cpu(b->generation) > le64_to_cpu(a->generation)))
-		memcpy(a, b, SNAPBLK_META_BLOCK);
-out:
-	__free_page(other);
-	return ret;
-}
-
-/**
- * snapblk_name_valid() - is @name a NUL-terminated NAME (or empty)?
- * @name: the buffer.
- * @len: its size.
- *
- * Return: true if it holds only [A-Za-z0-9._-] and a NUL within @len.
- */
-bool snapblk_name_valid(const char *name, size_t len)
-{
-	size_t i;
-
-	if (strnlen(name, len) == len)
-		return false;
-	for (i = 0; name[i]; i++)
-		if (!isalnum(name[i]) && !strchr("._-", name[i]))
-			return false;
-	return true;
 }
 
 /* Check a superblock against the geometry it implies; fill @st from it. */
@@ -294,7 +193,7 @@ static int snapblk_sb_parse(struct snapblk_store *st,
 	memcpy(st->geo.parent_uuid, sb->parent_uuid, sizeof(sb->parent_uuid));
 	memcpy(st->geo.name, sb->name, sizeof(sb->name));
 	memcpy(st->uuid, sb->uuid, sizeof(st->uuid));
-	st->crc_seed = crc32_le(~0U, st->uuid, sizeof(st->uuid));
+	st->crc_seed = snapblk_uuid_seed(st->uuid);
 	st->sb_generation = le64_to_cpu(sb->generation);
 	st->chunk_sects_shift = shift - SECTOR_SHIFT;
 
@@ -311,26 +210,6 @@ static int snapblk_sb_parse(struct snapblk_store *st,
 	return 0;
 }
 
-static sector_t snapblk_tb_sector(u32 block, unsigned int slot)
-{
-	return SNAPBLK_TABLE_START +
-	       ((sector_t)block * 2 + slot) * SNAPBLK_META_SECTORS;
-}
-
-/* Is @buf a table block @index written by this store? Returns its gen. */
-static bool snapblk_tb_valid(struct snapblk_store *st, void *buf, u32 index,
-			     u64 *gen)
-{
-	struct snapblk_disk_tb_header *h = buf;
-	u32 want = le32_to_cpu(h->csum);
-
-	if (le32_to_cpu(h->magic) != SNAPBLK_TB_MAGIC ||
-	    le64_to_cpu(h->index) != index ||
-	    snapblk_csum(st->crc_seed, buf, &h->csum) != want)
-		return false;
-	*gen = le64_to_cpu(h->generation);
-	return true;
-}
 
 /* Take the entries of a table block into the map; -EUCLEAN if insane. */
 static int snapblk_tb_parse(struct snapblk_store *st, void *buf, u32 index)
@@ -370,26 +249,13 @@ static int snapblk_tb_parse(struct snapblk_store *st, void *buf, u32 index)
 static int snapblk_tb_load(struct snapblk_store *st, struct page *p0,
 			   struct page *p1, u32 index)
 {
-	bool v0, v1;
-	u64 g0 = 0, g1 = 0;
+	struct page *cur;
 	int ret;
 
-	ret = snapblk_meta_io(st->dev.bdev, snapblk_tb_sector(index, 0), p0, REQ_OP_READ);
-	if (!ret)
-		ret = snapblk_meta_io(st->dev.bdev, snapblk_tb_sector(index, 1),
-				      p1, REQ_OP_READ);
-	if (ret)
+	ret = snapblk_table_read(&st->table, st->crc_seed, index, p0, p1, &cur);
+	if (ret || !cur)
 		return ret;
-	v0 = snapblk_tb_valid(st, page_address(p0), index, &g0);
-	v1 = snapblk_tb_valid(st, page_address(p1), index, &g1);
-	if (!v0 && !v1)
-		return 0;	/* never written: empty */
-	st->generation = max3(st->generation, g0, g1);
-	if (v1 && (!v0 || g1 > g0)) {
-		__set_bit(index, st->slot);
-		return snapblk_tb_parse(st, page_address(p1), index);
-	}
-	return snapblk_tb_parse(st, page_address(p0), index);
+	return snapblk_tb_parse(st, page_address(cur), index);
 }
 
 /**
@@ -411,7 +277,7 @@ int snapblk_store_load(struct snapblk_store *st, u32 kind)
 	snapblk_store_init(st);
 	if (!p0 || !p1)
 		goto out;
-	ret = snapblk_sb_read(st, p0);
+	ret = snapblk_sb_read(st->dev.bdev, p0);
 	if (ret)
 		goto out;
 	ret = snapblk_sb_parse(st, page_address(p0), kind);
@@ -438,10 +304,10 @@ void snapblk_store_release(struct snapblk_store *st)
 {
 	xa_destroy(&st->map);
 	bitmap_free(st->dirty);
-	bitmap_free(st->slot);
+	bitmap_free(st->table.slot);
 	kvfree(st->used);
 	st->dirty = NULL;
-	st->slot = NULL;
+	st->table.slot = NULL;
 	st->used = NULL;
 }
 
@@ -456,15 +322,9 @@ void snapblk_store_release(struct snapblk_store *st)
  */
 int snapblk_store_discard(struct snapblk_store *st)
 {
-	struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 	struct block_device *bdev = st->dev.bdev;
-	int ret, i;
+	int ret = snapblk_sb_clear(bdev);
 
-	if (!page)
-		return -ENOMEM;
-	for (i = 0, ret = 0; i < SNAPBLK_SB_COPIES && !ret; i++)
-		ret = snapblk_meta_io(bdev, i * SNAPBLK_META_SECTORS, page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
-	__free_page(page);
 	if (!ret && bdev_max_discard_sectors(bdev))
 		blkdev_issue_discard(bdev, SNAPBLK_TABLE_START,
 				     bdev_nr_sectors(bdev) - SNAPBLK_TABLE_START,
@@ -504,7 +364,7 @@ int snapblk_store_grow(struct snapblk_store *st)
 	st->store_sectors = dev_sectors;
 	xa_unlock_irq(&st->map);
 	kvfree(old);
-	ret = snapblk_sb_write(st);
+	ret = snapblk_store_write_sb(st);
 unlock:
 	mutex_unlock(&st->commit_lock);
 	return ret;
@@ -523,7 +383,7 @@ int snapblk_store_rename(struct snapblk_store *st, const char *name)
 
 	mutex_lock(&st->commit_lock);
 	strscpy_pad(st->geo.name, name, sizeof(st->geo.name));
-	ret = snapblk_sb_write(st);
+	ret = snapblk_store_write_sb(st);
 	mutex_unlock(&st->commit_lock);
 	return ret;
 }
@@ -605,69 +465,6 @@ int snapblk_store_set(struct snapblk_store *st, u64 chunk, u64 entry)
 	return ret;
 }
 
-/* Build the image of table block @index from the map. */
-static void snapblk_tb_build(struct snapblk_store *st, void *buf, u32 index)
-{
-	struct snapblk_disk_tb_header *h = buf;
-	struct snapblk_disk_entry *ent = buf + sizeof(*h);
-	u64 first = (u64)index * SNAPBLK_TB_ENTRIES;
-	u64 last = min(first + SNAPBLK_TB_ENTRIES, st->nr_chunks) - 1;
-	unsigned long idx;
-	void *v;
-
-	memset(buf, 0, SNAPBLK_META_BLOCK);
-	h->magic = cpu_to_le32(SNAPBLK_TB_MAGIC);
-	h->generation = cpu_to_le64(st->generation);
-	h->index = cpu_to_le64(index);
-	xa_for_each_range(&st->map, idx, v, first, last) {
-		u64 e = xa_to_value(v);
-
-		ent[idx - first].chunk = cpu_to_le32(snapblk_e_chunk(e));
-		ent[idx - first].valid = cpu_to_le16(snapblk_e_valid(e));
-		ent[idx - first].zero = cpu_to_le16(snapblk_e_zero(e));
-	}
-	h->csum = cpu_to_le32(snapblk_csum(st->crc_seed, buf, &h->csum));
-}
-
-/**
- * struct snapblk_commit_io - table writes of one commit in flight.
- * @pending: bios not yet completed, plus one for the submitter.
- * @error: first error seen.
- * @done: completed when @pending drops to zero.
- */
-struct snapblk_commit_io {
-	atomic_t pending;
-	blk_status_t error;
-	struct completion done;
-};
-
-static void snapblk_commit_endio(struct bio *bio)
-{
-	struct snapblk_commit_io *io = bio->bi_private;
-
-	if (bio->bi_status)
-		io->error = bio->bi_status;
-	bio_put(bio);
-	if (atomic_dec_and_test(&io->pending))
-		complete(&io->done);
-}
-
-static void snapblk_commit_submit(struct snapblk_store *st,
-				  struct snapblk_commit_io *io,
-				  struct page *page, u32 index)
-{
-	struct bio *bio = bio_alloc(st->dev.bdev, 1, REQ_OP_WRITE | REQ_SYNC,
-				    GFP_NOIO);
-
-	bio->bi_iter.bi_sector = snapblk_tb_sector(index,
-						   !test_bit(index, st->slot));
-	__bio_add_page(bio, page, SNAPBLK_META_BLOCK, 0);
-	bio->bi_private = io;
-	bio->bi_end_io = snapblk_commit_endio;
-	atomic_inc(&io->pending);
-	submit_bio(bio);
-}
-
 /* Take the dirty set: returns a bitmap the caller frees, or NULL. */
 static unsigned long *snapblk_take_dirty(struct snapblk_store *st)
 {
@@ -690,50 +487,6 @@ static void snapblk_give_back_dirty(struct snapblk_store *st,
 	xa_unlock_irq(&st->map);
 }
 
-/* Write the table blocks in @taken into their spare slots. */
-static int snapblk_commit_tables(struct snapblk_store *st, unsigned long *taken,
-				 unsigned int nr)
-{
-	struct snapblk_commit_io io = { .pending = ATOMIC_INIT(1) };
-	struct page **pages;
-	unsigned int i = 0;
-	u32 b;
-	int ret = 0;
-
-	pages = kcalloc(nr, sizeof(*pages), GFP_NOIO);
-	if (!pages)
-		return -ENOMEM;
-	for_each_set_bit(b, taken, st->table_blocks) {
-		pages[i] = alloc_page(GFP_NOIO);
-		if (!pages[i]) {
-			ret = -ENOMEM;
-			goto free_pages;
-		}
-		snapblk_tb_build(st, page_address(pages[i]), b);
-		i++;
-	}
-	/* the data the images point at must be durable before them */
-	ret = blkdev_issue_flush(st->dev.bdev);
-	if (ret)
-		goto free_pages;
-	init_completion(&io.done);
-	i = 0;
-	for_each_set_bit(b, taken, st->table_blocks)
-		snapblk_commit_submit(st, &io, pages[i++], b);
-	if (!atomic_dec_and_test(&io.pending))
-		wait_for_completion_io(&io.done);
-	ret = blk_status_to_errno(io.error);
-	if (!ret)
-		ret = blkdev_issue_flush(st->dev.bdev);
-	if (!ret)
-		bitmap_xor(st->slot, st->slot, taken, st->table_blocks);
-free_pages:
-	while (i--)
-		__free_page(pages[i]);
-	kfree(pages);
-	return ret;
-}
-
 /**
  * snapblk_store_commit() - make every completed write durable.
  * @st: the store.
@@ -748,7 +501,6 @@ free_pages:
 int snapblk_store_commit(struct snapblk_store *st)
 {
 	unsigned long *taken;
-	unsigned int nr;
 	int ret;
 
 	mutex_lock(&st->commit_lock);
@@ -757,15 +509,9 @@ int snapblk_store_commit(struct snapblk_store *st)
 		ret = -ENOMEM;
 		goto unlock;
 	}
-	nr = bitmap_weight(taken, st->table_blocks);
-	if (!nr) {
-		ret = blkdev_issue_flush(st->dev.bdev);
-	} else {
-		st->generation++;
-		ret = snapblk_commit_tables(st, taken, nr);
-		if (ret)
-			snapblk_give_back_dirty(st, taken);
-	}
+	ret = snapblk_table_commit(&st->table, taken);
+	if (ret)
+		snapblk_give_back_dirty(st, taken);
 	bitmap_free(taken);
 unlock:
 	mutex_unlock(&st->commit_lock);

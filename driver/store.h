@@ -17,6 +17,7 @@
 
 #include "compat.h"
 #include "format.h"
+#include "meta.h"
 
 /*
  * In-memory mapping entry, kept as an xarray value (63 bits):
@@ -87,9 +88,8 @@ struct snapblk_store_geo {
  * @nr_used: bits set in @used.
  * @alloc_hint: where the next search for a free data chunk starts.
  * @commit_lock: serialises commits, superblock writes and grow; guards
- *	@slot, @generation, @sb_generation and the geometry on grow.
- * @slot: bit i set when the current copy of table block i is slot 1.
- * @generation: generation of the last table commit.
+ *	@table, @sb_generation and the geometry on grow.
+ * @table: the mapping table on disk (slots, generation).
  * @sb_generation: generation of the last superblock write.
  */
 struct snapblk_store {
@@ -113,8 +113,7 @@ struct snapblk_store {
 	u32 alloc_hint;
 
 	struct mutex commit_lock;
-	unsigned long *slot;
-	u64 generation;
+	struct snapblk_table table;
 	u64 sb_generation;
 };
 
@@ -130,11 +129,7 @@ void snapblk_store_update(struct snapblk_store *st, u64 chunk, u64 entry);
 int snapblk_store_set(struct snapblk_store *st, u64 chunk, u64 entry);
 int snapblk_store_commit(struct snapblk_store *st);
 
-u32 snapblk_fingerprint(struct block_device *bdev);
-bool snapblk_name_valid(const char *name, size_t len);
 int snapblk_store_rename(struct snapblk_store *st, const char *name);
-int snapblk_sync_io(struct block_device *bdev, sector_t sector,
-		    struct page *page, unsigned int bytes, blk_opf_t opf);
 
 /* The packed entry of @chunk, 0 when unmapped. Safe in any context. */
 static inline u64 snapblk_store_lookup(struct snapblk_store *st, u64 chunk)
