@@ -75,6 +75,19 @@ static void snapblk_release(SNAPBLK_RELEASE_ARGS)
 	spin_unlock(&d->open_lock);
 }
 
+/**
+ * snapblk_dev_dispatch() - hand a bio to the I/O path of its device.
+ * @bio: a bio for a snapblk disk or one of its partitions.
+ *
+ * Also used to dispatch again bios that waited for a chunk owner.
+ */
+void snapblk_dev_dispatch(struct bio *bio)
+{
+	struct snapblk_dev *d = bio->bi_bdev->bd_disk->private_data;
+
+	snapblk_overlay_submit(d->ov, bio);
+}
+
 static void snapblk_submit_bio(struct bio *bio)
 {
 	struct snapblk_dev *d = bio->bi_bdev->bd_disk->private_data;
@@ -85,7 +98,7 @@ static void snapblk_submit_bio(struct bio *bio)
 		bio_io_error(bio);
 		return;
 	}
-	snapblk_overlay_submit(d->ov, bio);
+	snapblk_dev_dispatch(bio);
 }
 
 static const struct block_device_operations snapblk_fops = {

@@ -58,5 +58,6 @@ int snapblk_dev_create(struct snapblk_create *c);
 int snapblk_dev_remove(u32 index, bool discard);
 int snapblk_dev_info(struct snapblk_info *info);
 int snapblk_dev_command(u32 index, unsigned int cmd);
+void snapblk_dev_dispatch(struct bio *bio);
 
 #endif /* SNAPBLK_DEV_H */

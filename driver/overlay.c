@@ -21,9 +21,8 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
+#include "dev.h"
 #include "overlay.h"
-
-#define SNAPBLK_OV_OWNERS	64
 
 /* Where a run of sectors of the overlay reads from. */
 enum snapblk_ov_src {
@@ -46,18 +45,6 @@ struct snapblk_ov_io {
 	u64 chunk;
 	u16 mask;
 	struct bio clone;
-};
-
-/**
- * struct snapblk_ov_owner - a chunk whose mapping is being changed.
- * @node: in snapblk_overlay.owned.
- * @chunk: the parent chunk.
- * @waiters: bios for @chunk that arrived meanwhile.
- */
-struct snapblk_ov_owner {
-	struct hlist_node node;
-	u64 chunk;
-	struct bio_list waiters;
 };
 
 static void snapblk_ov_dispatch(struct snapblk_overlay *ov, struct bio *bio);
@@ -244,65 +231,13 @@ static sector_t snapblk_ov_write_extent(struct snapblk_overlay *ov,
 	return len;
 }
 
-/* Own @chunk for @bio, or park @bio behind its owner and return false. */
-static bool snapblk_ov_own(struct snapblk_overlay *ov, u64 chunk,
-			   struct bio *bio)
-{
-	struct snapblk_ov_owner *o, *new;
-	unsigned long flags;
-
-	new = mempool_alloc(ov->owner_pool, GFP_NOIO);
-	spin_lock_irqsave(&ov->lock, flags);
-	hash_for_each_possible(ov->owned, o, node, chunk) {
-		if (o->chunk == chunk) {
-			atomic_inc(&ov->inflight);
-			bio_list_add(&o->waiters, bio);
-			spin_unlock_irqrestore(&ov->lock, flags);
-			mempool_free(new, ov->owner_pool);
-			return false;
-		}
-	}
-	new->chunk = chunk;
-	bio_list_init(&new->waiters);
-	hash_add(ov->owned, &new->node, chunk);
-	spin_unlock_irqrestore(&ov->lock, flags);
-	return true;
-}
-
-/* Give up @chunk; the bios that waited for it are dispatched again. */
-static void snapblk_ov_release(struct snapblk_overlay *ov, u64 chunk)
-{
-	struct snapblk_ov_owner *o, *found = NULL;
-	unsigned long flags;
-	bool redrive = false;
-
-	spin_lock_irqsave(&ov->lock, flags);
-	hash_for_each_possible(ov->owned, o, node, chunk) {
-		if (o->chunk == chunk) {
-			found = o;
-			break;
-		}
-	}
-	if (found) {
-		hash_del(&found->node);
-		redrive = !bio_list_empty(&found->waiters);
-		bio_list_merge(&ov->redrive_bios, &found->waiters);
-	}
-	spin_unlock_irqrestore(&ov->lock, flags);
-	if (WARN_ON_ONCE(!found))
-		return;
-	mempool_free(found, ov->owner_pool);
-	if (redrive)
-		queue_work(ov->wq, &ov->redrive_work);
-}
-
 /* End an owned bio with an error, giving the chunk up. */
 static void snapblk_ov_fail(struct snapblk_overlay *ov, struct bio *bio,
 			    u64 chunk, int err)
 {
 	if (err == -ENOSPC)
 		WRITE_ONCE(ov->full, true);
-	snapblk_ov_release(ov, chunk);
+	snapblk_disown(&ov->owners, chunk);
 	bio->bi_status = BLK_STS_IOERR;
 	bio_endio(bio);
 }
@@ -327,7 +262,7 @@ static void snapblk_ov_write_done(struct bio *clone)
 		orig->bi_status = clone->bi_status;
 	}
 	bio_put(clone);
-	snapblk_ov_release(ov, chunk);
+	snapblk_disown(&ov->owners, chunk);
 	bio_endio(orig);
 	snapblk_ov_put(ov);
 }
@@ -442,7 +377,7 @@ static void snapblk_ov_write(struct snapblk_overlay *ov, struct bio *bio)
 		return;
 	}
 	bio = snapblk_ov_front(ov, bio, min(nr, cs - (sector & (cs - 1))));
-	if (snapblk_ov_own(ov, sector >> ov->store.chunk_sects_shift, bio))
+	if (snapblk_own(&ov->owners, sector >> ov->store.chunk_sects_shift, bio))
 		snapblk_ov_write_owned(ov, bio);
 }
 
@@ -457,7 +392,7 @@ static void snapblk_ov_zero(struct snapblk_overlay *ov, struct bio *bio)
 	}
 	bio = snapblk_ov_front(ov, bio,
 			       min(bio_sectors(bio), cs - (sector & (cs - 1))));
-	if (snapblk_ov_own(ov, sector >> ov->store.chunk_sects_shift, bio))
+	if (snapblk_own(&ov->owners, sector >> ov->store.chunk_sects_shift, bio))
 		snapblk_ov_queue(ov, &ov->slow_bios, bio, &ov->slow_work);
 }
 
@@ -579,7 +514,7 @@ static void snapblk_ov_zero_owned(struct snapblk_overlay *ov, struct bio *bio)
 		snapblk_ov_fail(ov, bio, chunk, ret);
 		return;
 	}
-	snapblk_ov_release(ov, chunk);
+	snapblk_disown(&ov->owners, chunk);
 	bio_endio(bio);
 }
 
@@ -600,20 +535,6 @@ static void snapblk_ov_slow_work(struct work_struct *work)
 		snapblk_ov_put(ov);
 	}
 	memalloc_noio_restore(noio);
-}
-
-static void snapblk_ov_redrive_work(struct work_struct *work)
-{
-	struct snapblk_overlay *ov = container_of(work, struct snapblk_overlay,
-						  redrive_work);
-	struct bio_list list = BIO_EMPTY_LIST;
-	struct bio *bio;
-
-	snapblk_ov_take(ov, &ov->redrive_bios, &list);
-	while ((bio = bio_list_pop(&list))) {
-		snapblk_ov_dispatch(ov, bio);
-		snapblk_ov_put(ov);
-	}
 }
 
 static void snapblk_ov_end_all(struct snapblk_overlay *ov, struct bio_list *list,
@@ -706,14 +627,11 @@ int snapblk_overlay_start(struct snapblk_overlay *ov, struct block_device *base,
 
 	ov->base = base;
 	spin_lock_init(&ov->lock);
-	hash_init(ov->owned);
 	bio_list_init(&ov->flush_bios);
 	bio_list_init(&ov->post_bios);
 	bio_list_init(&ov->slow_bios);
-	bio_list_init(&ov->redrive_bios);
 	INIT_WORK(&ov->flush_work, snapblk_ov_flush_work);
 	INIT_WORK(&ov->slow_work, snapblk_ov_slow_work);
-	INIT_WORK(&ov->redrive_work, snapblk_ov_redrive_work);
 	atomic_set(&ov->inflight, 0);
 	init_waitqueue_head(&ov->idle);
 
@@ -723,23 +641,22 @@ int snapblk_overlay_start(struct snapblk_overlay *ov, struct block_device *base,
 	if (ret)
 		return ret;
 	ret = -ENOMEM;
-	ov->owner_pool = mempool_create_kmalloc_pool(SNAPBLK_OV_OWNERS,
-						     sizeof(struct snapblk_ov_owner));
-	if (!ov->owner_pool)
-		goto undo_bioset;
 	ov->granule_buf = alloc_pages(GFP_KERNEL,
 				      get_order(1U << ov->store.granule_shift));
 	if (!ov->granule_buf)
-		goto undo_pool;
+		goto undo_bioset;
 	ov->wq = alloc_workqueue("snapblk%d", WQ_MEM_RECLAIM, 0, index);
 	if (!ov->wq)
 		goto undo_pages;
+	ret = snapblk_owners_init(&ov->owners, ov->wq, snapblk_dev_dispatch);
+	if (ret)
+		goto undo_wq;
 	return 0;
 
+undo_wq:
+	destroy_workqueue(ov->wq);
 undo_pages:
 	__free_pages(ov->granule_buf, get_order(1U << ov->store.granule_shift));
-undo_pool:
-	mempool_destroy(ov->owner_pool);
 undo_bioset:
 	bioset_exit(&ov->bs);
 	return ret;
@@ -752,9 +669,9 @@ undo_bioset:
 void snapblk_overlay_stop(struct snapblk_overlay *ov)
 {
 	wait_event(ov->idle, !atomic_read(&ov->inflight));
+	snapblk_owners_exit(&ov->owners);
 	destroy_workqueue(ov->wq);
 	__free_pages(ov->granule_buf, get_order(1U << ov->store.granule_shift));
-	mempool_destroy(ov->owner_pool);
 	bioset_exit(&ov->bs);
 }
 
