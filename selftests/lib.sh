@@ -301,8 +301,14 @@ sb_cleanup() {
 		left=$next
 	done
 
-	loops=$(_sb_reg_list loop)
+	# the loop devices still backed by the test's files (a test may have
+	# detached some itself, and the number may have been reused)
+	loops=$(_sb_reg_list loop | awk '!seen[$0]++')
 	for d in $loops; do
+		case $(cat "/sys/block/${d#/dev/}/loop/backing_file" 2>/dev/null) in
+		"$SB_TMP"/*) ;;
+		*) continue ;;
+		esac
 		losetup -d "$d" 2>/dev/null || { sleep 0.5; losetup -d "$d" 2>/dev/null; } ||
 			{ diag "cleanup: cannot detach $d"; bad=1; }
 	done

@@ -28,7 +28,7 @@ vfio() {
 
 	shift
 	fio --name=v --filename="$d" --rw=randwrite --bsrange=512-1M \
-		--offset=1536 --size=$((48 * MiB)) --direct=1 --ioengine=$engine \
+		--offset=1536 --size=$((32 * MiB)) --direct=1 --ioengine=$engine \
 		--iodepth=8 --verify=crc32c --verify_fatal=1 --randseed=4242 "$@" \
 		>"$SB_TMP/fio.log" 2>&1
 }
@@ -59,7 +59,7 @@ store2=$(sb_loop "$(sb_file store2.img $((96 * MiB)))") || sb_bail "losetup fail
 sb_overlay "$base2" "$store2" || sb_bail "second overlay failed"
 ov=$SB_DEV
 bw() { # bw DEV RW BS: bytes per second
-	fio --name=bw --filename="$1" --rw="$2" --bs="$3" --size=$((32 * MiB)) --direct=1 \
+	fio --name=bw --filename="$1" --rw="$2" --bs="$3" --size=$((16 * MiB)) --direct=1 \
 		--ioengine=$engine --iodepth=4 --output-format=json 2>/dev/null |
 		python3 -c 'import json, sys
 j = json.load(sys.stdin)["jobs"][0]
