@@ -1,36 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * snapblk devices: creation, removal, sysfs, and the disk operations.
- *
- * Every device claims the devices it is built on with one holder shared
- * by all snapblk devices (as device-mapper does): overlays may share a
- * base, while mount, mkfs and other exclusive openers are refused. As the
- * shared claim does not stop two snapblk devices from using one store,
- * creation checks stores and parents against the registry itself.
+ * snapblk devices: the registry, the disks, their sysfs attributes, and
+ * the commands the control device runs on them. How each kind of device
+ * is built and torn down is in build.c.
  */
 #include <linux/blkdev.h>
-#include <linux/ctype.h>
-#include <linux/file.h>
 #include <linux/idr.h>
-#include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
 
 #include "dev.h"
+#include "origin.h"
 #include "overlay.h"
+#include "snapshot.h"
 
-/* Guards the registry: snapblk_devs, snapblk_ida, names, nr_children. */
-static DEFINE_MUTEX(snapblk_devs_lock);
-static LIST_HEAD(snapblk_devs);
+/* Guards the registry: snapblk_devs, snapblk_ida, names, child counts. */
+DEFINE_MUTEX(snapblk_devs_lock);
+LIST_HEAD(snapblk_devs);
 static DEFINE_IDA(snapblk_ida);
 static int snapblk_major;
 /* the holder of every claim snapblk makes */
-static char snapblk_holder;
+char snapblk_holder;
 
 static const struct block_device_operations snapblk_fops;
 
-static struct snapblk_dev *snapblk_find(u32 index)
+/* ---- registry ---- */
+
+struct snapblk_dev *snapblk_find(u32 index)
 {
 	struct snapblk_dev *d;
 
@@ -40,7 +37,7 @@ static struct snapblk_dev *snapblk_find(u32 index)
 	return NULL;
 }
 
-static struct snapblk_dev *snapblk_find_name(const char *name)
+struct snapblk_dev *snapblk_find_name(const char *name)
 {
 	struct snapblk_dev *d;
 
@@ -48,6 +45,22 @@ static struct snapblk_dev *snapblk_find_name(const char *name)
 		if (!strcmp(d->name, name))
 			return d;
 	return NULL;
+}
+
+/* The device whose whole disk is @devt, or NULL. */
+struct snapblk_dev *snapblk_find_disk(dev_t devt)
+{
+	struct snapblk_dev *d;
+
+	list_for_each_entry(d, &snapblk_devs, node)
+		if (disk_devt(d->disk) == devt)
+			return d;
+	return NULL;
+}
+
+bool snapblk_is_disk(struct block_device *bdev)
+{
+	return bdev->bd_disk->fops == &snapblk_fops;
 }
 
 /* ---- disk operations ---- */
@@ -85,16 +98,25 @@ void snapblk_dev_dispatch(struct bio *bio)
 {
 	struct snapblk_dev *d = bio->bi_bdev->bd_disk->private_data;
 
-	snapblk_overlay_submit(d->ov, bio);
+	switch (d->kind) {
+	case SNAPBLK_KIND_OVERLAY:
+		snapblk_overlay_submit(d->ov, bio);
+		break;
+	case SNAPBLK_KIND_ORIGIN:
+		snapblk_origin_submit(d->origin, bio);
+		break;
+	default:
+		snapblk_snapshot_submit(d->snap, bio);
+	}
 }
 
 static void snapblk_submit_bio(struct bio *bio)
 {
 	struct snapblk_dev *d = bio->bi_bdev->bd_disk->private_data;
 
-	/* children read through this device: it is read-only meanwhile */
+	/* overlays read through this device: it is read-only meanwhile */
 	if (op_is_write(bio_op(bio)) && bio_sectors(bio) &&
-	    READ_ONCE(d->nr_children)) {
+	    READ_ONCE(d->nr_readers)) {
 		bio_io_error(bio);
 		return;
 	}
@@ -107,6 +129,77 @@ static const struct block_device_operations snapblk_fops = {
 	.release	= snapblk_release,
 	.submit_bio	= snapblk_submit_bio,
 };
+
+/* ---- what a device reports, whatever its kind ---- */
+
+static struct block_device *snapblk_store_bdev(struct snapblk_dev *d)
+{
+	switch (d->kind) {
+	case SNAPBLK_KIND_OVERLAY:
+		return d->ov->store.dev.bdev;
+	case SNAPBLK_KIND_SNAPSHOT:
+		return d->snap->s->dev.bdev;
+	}
+	return NULL;
+}
+
+static u32 snapblk_chunk_size(struct snapblk_dev *d)
+{
+	switch (d->kind) {
+	case SNAPBLK_KIND_OVERLAY:
+		return 1U << d->ov->store.geo.chunk_shift;
+	case SNAPBLK_KIND_SNAPSHOT:
+		return 1U << d->snap->s->chunk_shift;
+	}
+	return d->origin->chunk_shift ? 1U << d->origin->chunk_shift : 0;
+}
+
+static u64 snapblk_store_used(struct snapblk_dev *d)
+{
+	switch (d->kind) {
+	case SNAPBLK_KIND_OVERLAY:
+		return snapblk_store_used_bytes(&d->ov->store);
+	case SNAPBLK_KIND_SNAPSHOT:
+		return snapblk_exstore_used_bytes(d->snap->s);
+	}
+	return 0;
+}
+
+static u64 snapblk_store_size(struct snapblk_dev *d)
+{
+	struct block_device *b = snapblk_store_bdev(d);
+
+	return b ? bdev_nr_bytes(b) : 0;
+}
+
+static u32 snapblk_state(struct snapblk_dev *d)
+{
+	struct snapblk_exstore *s;
+
+	switch (d->kind) {
+	case SNAPBLK_KIND_OVERLAY:
+		return READ_ONCE(d->ov->full) ? SNAPBLK_STATE_FULL :
+						SNAPBLK_STATE_ACTIVE;
+	case SNAPBLK_KIND_SNAPSHOT:
+		s = d->snap->s;
+		if (snapblk_snapshot_invalid(d->snap))
+			return SNAPBLK_STATE_INVALID;
+		return READ_ONCE(s->nr_used) >= s->data_chunks ?
+		       SNAPBLK_STATE_FULL : SNAPBLK_STATE_ACTIVE;
+	}
+	return SNAPBLK_STATE_ACTIVE;
+}
+
+static u32 snapblk_on_full(struct snapblk_dev *d)
+{
+	struct snapblk_snapmeta *m;
+
+	if (d->kind != SNAPBLK_KIND_SNAPSHOT)
+		return 0;
+	m = snapblk_exstore_snap(d->snap->s, d->snap->id);
+	return m && (m->flags & SNAPBLK_SNAP_BLOCK_WRITES) ?
+	       SNAPBLK_ON_FULL_BLOCK_WRITES : SNAPBLK_ON_FULL_INVALIDATE;
+}
 
 /* ---- sysfs: /sys/block/snapblkN/snapblk/ ---- */
 
@@ -126,11 +219,6 @@ static const char *snapblk_kind_name(u32 kind)
 		return "snapshot";
 	}
 	return "unknown";
-}
-
-static u32 snapblk_state(struct snapblk_dev *d)
-{
-	return READ_ONCE(d->ov->full) ? SNAPBLK_STATE_FULL : SNAPBLK_STATE_ACTIVE;
 }
 
 static const char *snapblk_state_name(u32 state)
@@ -161,35 +249,33 @@ static ssize_t kind_show(struct device *dev, struct device_attribute *attr,
 static ssize_t parent_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
 {
-	return sysfs_emit(buf, "%pg\n", snapblk_from_dev(dev)->parent.bdev);
+	return sysfs_emit(buf, "%pg\n", snapblk_from_dev(dev)->parent_bdev);
 }
 
 static ssize_t store_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
-	return sysfs_emit(buf, "%pg\n", snapblk_from_dev(dev)->ov->store.dev.bdev);
+	struct block_device *b = snapblk_store_bdev(snapblk_from_dev(dev));
+
+	return b ? sysfs_emit(buf, "%pg\n", b) : sysfs_emit(buf, "\n");
 }
 
 static ssize_t chunk_size_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%u\n",
-			  1U << snapblk_from_dev(dev)->ov->store.geo.chunk_shift);
+	return sysfs_emit(buf, "%u\n", snapblk_chunk_size(snapblk_from_dev(dev)));
 }
 
 static ssize_t store_used_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%llu\n",
-			  snapblk_store_used_bytes(&snapblk_from_dev(dev)->ov->store));
+	return sysfs_emit(buf, "%llu\n", snapblk_store_used(snapblk_from_dev(dev)));
 }
 
 static ssize_t store_size_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
 {
-	struct snapblk_dev *d = snapblk_from_dev(dev);
-
-	return sysfs_emit(buf, "%llu\n", bdev_nr_bytes(d->ov->store.dev.bdev));
+	return sysfs_emit(buf, "%llu\n", snapblk_store_size(snapblk_from_dev(dev)));
 }
 
 static ssize_t state_show(struct device *dev, struct device_attribute *attr,
@@ -238,162 +324,53 @@ static const struct attribute_group *snapblk_attr_groups[] = {
 	NULL,
 };
 
-/* ---- creation ---- */
-
-/* The block device behind an fd passed by userspace. */
-static int snapblk_fd_dev(int fd, dev_t *dev)
-{
-	struct file *f = fget(fd);
-	struct inode *inode;
-	int ret = 0;
-
-	if (!f)
-		return -EBADF;
-	inode = file_inode(f);
-	if (!S_ISBLK(inode->i_mode))
-		ret = -ENOTBLK;
-	else
-		*dev = inode->i_rdev;
-	fput(f);
-	return ret;
-}
-
-/* Do @a and @b share sectors (the same device, or a disk and its part)? */
-static bool snapblk_overlap(struct block_device *a, struct block_device *b)
-{
-	if (a->bd_disk != b->bd_disk)
-		return false;
-	return a == b || !bdev_is_partition(a) || !bdev_is_partition(b);
-}
+/* ---- disks ---- */
 
 /*
- * May @store serve a new device on @parent? Not if it overlaps the
- * parent, or any device an existing snapblk device is built on.
+ * lsblk draws the tree from holders/ and slaves/ links. A snapshot does
+ * not claim its origin (which stays mountable), so the links between
+ * two snapblk disks are made here rather than by bd_link_disk_holder().
  */
-static int snapblk_check_devices(struct block_device *parent,
-				 struct block_device *store)
+static int snapblk_link(struct block_device *bdev, struct gendisk *disk)
 {
-	struct snapblk_dev *d;
-
-	if (snapblk_overlap(parent, store))
-		return -EINVAL;
-	list_for_each_entry(d, &snapblk_devs, node) {
-		struct block_device *s = d->ov->store.dev.bdev;
-
-		if (snapblk_overlap(store, s) ||
-		    snapblk_overlap(store, d->parent.bdev) ||
-		    snapblk_overlap(parent, s) ||
-		    snapblk_overlap(store, d->disk->part0))
-			return -EBUSY;
-	}
-	return 0;
-}
-
-static int snapblk_check_args(const struct snapblk_create *c)
-{
-	if (c->kind == SNAPBLK_KIND_ORIGIN || c->kind == SNAPBLK_KIND_SNAPSHOT)
-		return -EOPNOTSUPP;
-	if (c->kind != SNAPBLK_KIND_OVERLAY || c->on_full)
-		return -EINVAL;
-	if (c->chunk_size && (!is_power_of_2(c->chunk_size) ||
-			      c->chunk_size < SNAPBLK_CHUNK_MIN ||
-			      c->chunk_size > SNAPBLK_CHUNK_MAX))
-		return -EINVAL;
-	if (!(c->flags & SNAPBLK_CREATE_NAMED))
-		return memchr_inv(c->name, 0, sizeof(c->name)) ? -EINVAL : 0;
-	if (!c->name[0] || !snapblk_name_valid(c->name, sizeof(c->name)))
-		return -EINVAL;
-	/* "snapblkN" is how devices are named by number */
-	if (!strncmp(c->name, SNAPBLK_DISK_NAME, strlen(SNAPBLK_DISK_NAME)) &&
-	    isdigit(c->name[strlen(SNAPBLK_DISK_NAME)]))
-		return -EINVAL;
-	return 0;
-}
-
-/* The store UUID of @parent if it is a whole snapblk overlay disk. */
-static struct snapblk_dev *snapblk_parent_dev(struct block_device *parent)
-{
-	if (parent->bd_disk->fops != &snapblk_fops)
-		return NULL;
-	return parent->bd_disk->private_data;
-}
-
-static void snapblk_parent_uuid(struct snapblk_dev *d, u8 *uuid)
-{
-	memset(uuid, 0, 16);
-	if (d->parent_dev && !bdev_is_partition(d->parent.bdev) &&
-	    d->parent_dev->kind == SNAPBLK_KIND_OVERLAY)
-		memcpy(uuid, d->parent_dev->ov->store.uuid, 16);
-}
-
-/* Is the store on @d's parent the one it was made on? */
-static int snapblk_check_parent(struct snapblk_dev *d)
-{
-	struct snapblk_store *st = &d->ov->store;
-	u8 uuid[16];
-
-	snapblk_parent_uuid(d, uuid);
-	if (st->geo.parent_sectors != bdev_nr_sectors(d->parent.bdev) ||
-	    memcmp(uuid, st->geo.parent_uuid, sizeof(uuid)) ||
-	    st->geo.parent_fp != snapblk_fingerprint(d->parent.bdev))
-		return -EMEDIUMTYPE;
-	return 0;
-}
-
-/* Format a new store, or load and check an existing one. */
-static int snapblk_setup_store(struct snapblk_dev *d,
-			       const struct snapblk_create *c)
-{
-	struct snapblk_store *st = &d->ov->store;
-	struct snapblk_store_geo geo = {
-		.kind = SNAPBLK_KIND_OVERLAY,
-		.chunk_shift = ilog2(c->chunk_size ?: SNAPBLK_CHUNK_DEFAULT),
-		.parent_sectors = bdev_nr_sectors(d->parent.bdev),
-	};
 	int ret;
 
-	if (!geo.parent_sectors)
-		return -EINVAL;
-	if (!(c->flags & SNAPBLK_CREATE_ATTACH)) {
-		geo.parent_fp = snapblk_fingerprint(d->parent.bdev);
-		snapblk_parent_uuid(d, geo.parent_uuid);
-		memcpy(geo.name, c->name, sizeof(geo.name));
-		return snapblk_store_format(st, &geo);
-	}
-	ret = snapblk_store_load(st, SNAPBLK_KIND_OVERLAY);
-	if (!ret)
-		ret = snapblk_check_parent(d);
-	if (!ret && (c->flags & SNAPBLK_CREATE_NAMED) &&
-	    strcmp(c->name, st->geo.name))
-		ret = snapblk_store_rename(st, c->name);
+	if (!snapblk_is_disk(bdev))
+		return bd_link_disk_holder(bdev, disk);
+	ret = sysfs_create_link(bdev->bd_holder_dir, &disk_to_dev(disk)->kobj,
+				disk->disk_name);
+	if (ret)
+		return ret;
+	ret = sysfs_create_link(disk->slave_dir, bdev_kobj(bdev),
+				kobject_name(bdev_kobj(bdev)));
+	if (ret)
+		sysfs_remove_link(bdev->bd_holder_dir, disk->disk_name);
 	return ret;
 }
 
-static void snapblk_set_name(struct snapblk_dev *d)
+static void snapblk_unlink(struct block_device *bdev, struct gendisk *disk)
 {
-	const char *stored = d->ov->store.geo.name;
-
-	if (stored[0])
-		strscpy(d->name, stored, sizeof(d->name));
-	else
-		snprintf(d->name, sizeof(d->name), SNAPBLK_DISK_NAME "%d",
-			 d->index);
+	if (!snapblk_is_disk(bdev)) {
+		bd_unlink_disk_holder(bdev, disk);
+		return;
+	}
+	sysfs_remove_link(disk->slave_dir, kobject_name(bdev_kobj(bdev)));
+	sysfs_remove_link(bdev->bd_holder_dir, disk->disk_name);
 }
 
-static int snapblk_add_disk(struct snapblk_dev *d)
+/**
+ * snapblk_add_disk() - create and show the disk of @d.
+ * @d: the device; its kind's I/O path is ready.
+ * @lim: queue limits.
+ * @sectors: capacity.
+ *
+ * Return: 0 or a negative errno.
+ */
+int snapblk_add_disk(struct snapblk_dev *d, const struct snapblk_limits *lim,
+		     sector_t sectors)
 {
-	struct block_device *base = d->parent.bdev, *store = d->ov->store.dev.bdev;
-	struct snapblk_limits lim = {
-		.logical_block_size = max(bdev_logical_block_size(base),
-					  bdev_logical_block_size(store)),
-		.physical_block_size = max3(bdev_physical_block_size(base),
-					    bdev_physical_block_size(store),
-					    (unsigned int)SNAPBLK_META_BLOCK),
-		.io_opt = 1U << d->ov->store.geo.chunk_shift,
-		.max_discard_sectors = UINT_MAX >> SECTOR_SHIFT,
-		.max_write_zeroes_sectors = UINT_MAX >> SECTOR_SHIFT,
-	};
-	struct gendisk *disk = snapblk_alloc_disk(&lim);
+	struct block_device *store = snapblk_store_bdev(d);
+	struct gendisk *disk = snapblk_alloc_disk(lim);
 	int ret;
 
 	if (IS_ERR(disk))
@@ -404,22 +381,24 @@ static int snapblk_add_disk(struct snapblk_dev *d)
 	disk->fops = &snapblk_fops;
 	disk->private_data = d;
 	snprintf(disk->disk_name, DISK_NAME_LEN, SNAPBLK_DISK_NAME "%d", d->index);
-	set_capacity(disk, d->ov->store.geo.parent_sectors);
+	set_capacity(disk, sectors);
 	d->disk = disk;
 
 	ret = device_add_disk(NULL, disk, snapblk_attr_groups);
 	if (ret)
 		goto undo_alloc;
-	ret = bd_link_disk_holder(base, disk);
+	ret = snapblk_link(d->parent_bdev, disk);
 	if (ret)
 		goto undo_add;
-	ret = bd_link_disk_holder(store, disk);
-	if (ret)
-		goto undo_link_base;
+	if (store) {
+		ret = snapblk_link(store, disk);
+		if (ret)
+			goto undo_link_parent;
+	}
 	return 0;
 
-undo_link_base:
-	bd_unlink_disk_holder(base, disk);
+undo_link_parent:
+	snapblk_unlink(d->parent_bdev, disk);
 undo_add:
 	del_gendisk(disk);
 undo_alloc:
@@ -428,123 +407,42 @@ undo_alloc:
 	return ret;
 }
 
-static void snapblk_del_disk(struct snapblk_dev *d)
+/**
+ * snapblk_del_disk() - take the disk of @d away (not yet freed).
+ * @d: the device; nobody has it open.
+ */
+void snapblk_del_disk(struct snapblk_dev *d)
 {
-	bd_unlink_disk_holder(d->ov->store.dev.bdev, d->disk);
-	bd_unlink_disk_holder(d->parent.bdev, d->disk);
+	struct block_device *store = snapblk_store_bdev(d);
+
+	if (store)
+		snapblk_unlink(store, d->disk);
+	snapblk_unlink(d->parent_bdev, d->disk);
 	del_gendisk(d->disk);
 }
 
-static void snapblk_adopt(struct snapblk_dev *d)
+/**
+ * snapblk_set_name() - the NAME of @d: @stored, or snapblkN if empty.
+ * @d: the device, index set.
+ * @stored: the NAME its store records.
+ */
+void snapblk_set_name(struct snapblk_dev *d, const char *stored)
 {
-	struct snapblk_dev *p = d->parent_dev;
-
-	if (p && !p->nr_children++)
-		set_disk_ro(p->disk, true);
+	if (stored[0])
+		strscpy(d->name, stored, sizeof(d->name));
+	else
+		snprintf(d->name, sizeof(d->name), SNAPBLK_DISK_NAME "%d",
+			 d->index);
 }
 
-static void snapblk_orphan(struct snapblk_dev *d)
-{
-	struct snapblk_dev *p = d->parent_dev;
-
-	if (p && !--p->nr_children)
-		set_disk_ro(p->disk, false);
-}
-
-/* Open the parent and the store of a new device and check them. */
-static int snapblk_open_devices(struct snapblk_dev *d,
-				const struct snapblk_create *c)
-{
-	dev_t parent, store;
-	int ret;
-
-	ret = snapblk_fd_dev(c->parent_fd, &parent);
-	if (!ret)
-		ret = snapblk_fd_dev(c->store_fd, &store);
-	if (ret)
-		return ret;
-	if (parent == store)
-		return -EINVAL;
-	ret = snapblk_bdev_open(parent, false, &snapblk_holder, &d->parent);
-	if (ret)
-		return ret;
-	ret = snapblk_bdev_open(store, true, &snapblk_holder, &d->ov->store.dev);
-	if (ret)
-		goto undo_parent;
-	ret = snapblk_check_devices(d->parent.bdev, d->ov->store.dev.bdev);
-	if (ret)
-		goto undo_store;
-	d->parent_dev = snapblk_parent_dev(d->parent.bdev);
-	return 0;
-
-undo_store:
-	snapblk_bdev_close(&d->ov->store.dev);
-undo_parent:
-	snapblk_bdev_close(&d->parent);
-	return ret;
-}
-
-static void snapblk_close_devices(struct snapblk_dev *d)
-{
-	snapblk_bdev_close(&d->ov->store.dev);
-	snapblk_bdev_close(&d->parent);
-}
-
-static struct snapblk_dev *snapblk_alloc_dev(void)
-{
-	struct snapblk_dev *d = kzalloc(sizeof(*d), GFP_KERNEL);
-
-	if (!d)
-		return NULL;
-	d->ov = kzalloc(sizeof(*d->ov), GFP_KERNEL);
-	if (!d->ov) {
-		kfree(d);
-		return NULL;
-	}
-	spin_lock_init(&d->open_lock);
-	d->kind = SNAPBLK_KIND_OVERLAY;
-	return d;
-}
+/* ---- commands ---- */
 
 static void snapblk_free_dev(struct snapblk_dev *d)
 {
 	kfree(d->ov);
+	kfree(d->origin);
+	kfree(d->snap);
 	kfree(d);
-}
-
-/* Build device @d under snapblk_devs_lock. */
-static int snapblk_build(struct snapblk_dev *d, struct snapblk_create *c)
-{
-	int ret;
-
-	ret = snapblk_open_devices(d, c);
-	if (ret)
-		return ret;
-	ret = snapblk_setup_store(d, c);
-	if (ret)
-		goto undo_open;
-	snapblk_set_name(d);
-	ret = -EEXIST;
-	if (snapblk_find_name(d->name))
-		goto undo_store;
-	ret = snapblk_overlay_start(d->ov, d->parent.bdev, d->index);
-	if (ret)
-		goto undo_store;
-	ret = snapblk_add_disk(d);
-	if (ret)
-		goto undo_start;
-	snapblk_adopt(d);
-	list_add_tail(&d->node, &snapblk_devs);
-	__module_get(THIS_MODULE);
-	return 0;
-
-undo_start:
-	snapblk_overlay_stop(d->ov);
-undo_store:
-	snapblk_store_release(&d->ov->store);
-undo_open:
-	snapblk_close_devices(d);
-	return ret;
 }
 
 /**
@@ -559,12 +457,13 @@ int snapblk_dev_create(struct snapblk_create *c)
 	struct snapblk_dev *d;
 	int ret;
 
-	ret = snapblk_check_args(c);
+	ret = snapblk_check_create(c);
 	if (ret)
 		return ret;
-	d = snapblk_alloc_dev();
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
 	if (!d)
 		return -ENOMEM;
+	spin_lock_init(&d->open_lock);
 	mutex_lock(&snapblk_devs_lock);
 	ret = -EEXIST;
 	if ((c->flags & SNAPBLK_CREATE_NAMED) && snapblk_find_name(c->name))
@@ -577,6 +476,8 @@ int snapblk_dev_create(struct snapblk_create *c)
 	ret = snapblk_build(d, c);
 	if (ret)
 		goto undo_ida;
+	list_add_tail(&d->node, &snapblk_devs);
+	__module_get(THIS_MODULE);
 	c->index = d->index;
 	mutex_unlock(&snapblk_devs_lock);
 	return 0;
@@ -588,8 +489,6 @@ undo_alloc:
 	snapblk_free_dev(d);
 	return ret;
 }
-
-/* ---- removal ---- */
 
 /* Refuse new opens of @d; fails if it is open or has children. */
 static int snapblk_start_removal(struct snapblk_dev *d)
@@ -610,11 +509,11 @@ static int snapblk_start_removal(struct snapblk_dev *d)
 /**
  * snapblk_dev_remove() - SNAPBLK_IOC_REMOVE: detach or delete a device.
  * @index: N of /dev/snapblkN.
- * @discard: destroy the store's contents (delete) instead of keeping
- *	them for attach (detach).
+ * @discard: destroy what its store holds for it (delete) instead of
+ *	keeping it for attach (detach).
  *
  * Return: 0; -ENODEV if there is no such device; -EBUSY if it is open
- * or has children; or the errno of the final store commit (the device
+ * or has children; or the errno of the final store update (the device
  * is removed all the same).
  */
 int snapblk_dev_remove(u32 index, bool discard)
@@ -630,19 +529,11 @@ int snapblk_dev_remove(u32 index, bool discard)
 		return ret;
 	}
 	list_del(&d->node);
-	snapblk_del_disk(d);
-	snapblk_overlay_stop(d->ov);
-	if (discard)
-		ret = snapblk_store_discard(&d->ov->store);
-	else
-		ret = snapblk_store_commit(&d->ov->store);
+	ret = snapblk_teardown(d, discard);
 	if (ret)
-		pr_err("snapblk: %s: store of %s: %s failed: %d\n", d->name,
-		       d->disk->disk_name, discard ? "discard" : "commit", ret);
-	snapblk_orphan(d);
+		pr_err("snapblk: %s: final store %s failed: %d\n", d->name,
+		       discard ? "discard" : "commit", ret);
 	put_disk(d->disk);
-	snapblk_store_release(&d->ov->store);
-	snapblk_close_devices(d);
 	ida_free(&snapblk_ida, d->index);
 	mutex_unlock(&snapblk_devs_lock);
 	snapblk_free_dev(d);
@@ -650,24 +541,24 @@ int snapblk_dev_remove(u32 index, bool discard)
 	return ret;
 }
 
-/* ---- info and commands ---- */
-
 static void snapblk_fill_info(struct snapblk_dev *d, struct snapblk_info *info)
 {
-	struct snapblk_store *st = &d->ov->store;
+	struct block_device *store = snapblk_store_bdev(d);
 
 	memset(info, 0, sizeof(*info));
 	info->index = d->index;
 	info->kind = d->kind;
 	info->state = snapblk_state(d);
-	info->chunk_size = 1U << st->geo.chunk_shift;
+	info->chunk_size = snapblk_chunk_size(d);
+	info->on_full = snapblk_on_full(d);
 	info->nr_children = d->nr_children;
 	info->size = get_capacity(d->disk) << SECTOR_SHIFT;
-	info->store_used = snapblk_store_used_bytes(st);
-	info->store_size = bdev_nr_bytes(st->dev.bdev);
+	info->store_used = snapblk_store_used(d);
+	info->store_size = snapblk_store_size(d);
 	strscpy(info->name, d->name, sizeof(info->name));
-	snprintf(info->parent, sizeof(info->parent), "%pg", d->parent.bdev);
-	snprintf(info->store, sizeof(info->store), "%pg", st->dev.bdev);
+	snprintf(info->parent, sizeof(info->parent), "%pg", d->parent_bdev);
+	if (store)
+		snprintf(info->store, sizeof(info->store), "%pg", store);
 }
 
 /**
@@ -715,7 +606,7 @@ int snapblk_dev_command(u32 index, unsigned int cmd)
 	if (!d)
 		ret = -ENODEV;
 	else if (cmd == SNAPBLK_IOC_GROW)
-		ret = snapblk_overlay_grow(d->ov);
+		ret = snapblk_grow(d);
 	else
 		ret = -EOPNOTSUPP;
 	mutex_unlock(&snapblk_devs_lock);

@@ -145,6 +145,9 @@ struct snapblk_disk_entry {
  * @flags: SNAPBLK_SNAP_*.
  * @created: wall-clock seconds when it was taken.
  * @name: NAME of its device, NUL padded; empty: the default.
+ * @fp: fingerprint of the origin as this snapshot shows it; checked
+ *	when the store is attached again.
+ * @reserved0: zero.
  * @reserved: zero.
  */
 struct snapblk_disk_snap {
@@ -152,7 +155,9 @@ struct snapblk_disk_snap {
 	__le32 flags;
 	__le64 created;
 	char name[32];
-	__le64 reserved[2];
+	__le32 fp;
+	__le32 reserved0;
+	__le64 reserved;
 };
 
 /**
@@ -167,8 +172,7 @@ struct snapblk_disk_snap {
  * @chunk_shift: log2 of the chunk size in bytes.
  * @next_id: the id the next snapshot gets.
  * @origin_sectors: size of the origin.
- * @origin_fp: fingerprint of the origin when the store was last
- *	detached from it (0 while attached).
+ * @reserved1: zero.
  * @reserved0: zero.
  * @store_sectors: size of the store device the layout uses.
  * @data_start: first sector of the first area.
@@ -187,7 +191,7 @@ struct snapblk_disk_ssb {
 	__le32 chunk_shift;
 	__le32 next_id;
 	__le64 origin_sectors;
-	__le32 origin_fp;
+	__le32 reserved1;
 	__le32 reserved0;
 	__le64 store_sectors;
 	__le64 data_start;

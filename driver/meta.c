@@ -71,17 +71,19 @@ int snapblk_meta_io(struct block_device *bdev, sector_t sector,
 }
 
 /**
- * snapblk_fingerprint() - CRC of sampled blocks of a device.
- * @bdev: the device.
+ * snapblk_fingerprint_view() - CRC of sampled blocks of a device's view.
+ * @size: sectors of the view.
+ * @map: where a sector of the view lives: returns the device and
+ *	changes *@sector to the sector on it.
+ * @owner: passed to @map.
  *
- * Reads SNAPBLK_FP_SAMPLES blocks spread over the device. Used to check
- * on attach that a parent is the one a store was made on.
+ * Reads SNAPBLK_FP_SAMPLES 4 KiB blocks spread over the view. Used to
+ * check on attach that a parent is the one a store was made on.
  *
- * Return: the fingerprint; 0 if the device could not be read.
+ * Return: the fingerprint; 0 if a block could not be read.
  */
-u32 snapblk_fingerprint(struct block_device *bdev)
+u32 snapblk_fingerprint_view(sector_t size, snapblk_fp_map_t map, void *owner)
 {
-	sector_t size = bdev_nr_sectors(bdev);
 	struct page *page = alloc_page(GFP_KERNEL);
 	u32 crc = ~0U;
 	int i;
@@ -90,10 +92,12 @@ u32 snapblk_fingerprint(struct block_device *bdev)
 		return 0;
 	for (i = 0; i < SNAPBLK_FP_SAMPLES; i++) {
 		sector_t s = div_u64(size * i, SNAPBLK_FP_SAMPLES);
+		struct block_device *bdev;
 
 		s = round_down(s, SNAPBLK_META_SECTORS);
 		if (s + SNAPBLK_META_SECTORS > size)
 			break;
+		bdev = map(owner, &s);
 		if (snapblk_meta_io(bdev, s, page, REQ_OP_READ)) {
 			crc = 0;
 			break;
@@ -102,6 +106,23 @@ u32 snapblk_fingerprint(struct block_device *bdev)
 	}
 	__free_page(page);
 	return crc;
+}
+
+static struct block_device *snapblk_fp_identity(void *owner, sector_t *sector)
+{
+	return owner;
+}
+
+/**
+ * snapblk_fingerprint() - CRC of sampled blocks of a device.
+ * @bdev: the device.
+ *
+ * Return: the fingerprint; 0 if the device could not be read.
+ */
+u32 snapblk_fingerprint(struct block_device *bdev)
+{
+	return snapblk_fingerprint_view(bdev_nr_sectors(bdev),
+					snapblk_fp_identity, bdev);
 }
 
 /**
@@ -395,4 +416,66 @@ int snapblk_table_read(struct snapblk_table *t, u32 seed, u32 index,
 		*cur = p0;
 	}
 	return 0;
+}
+
+/**
+ * snapblk_sync_io_pages() - synchronous I/O of a buffer of single pages.
+ * @bdev: device.
+ * @sector: where.
+ * @pages: the buffer, enough pages for @bytes (at most BIO_MAX_VECS).
+ * @bytes: length, a multiple of 512.
+ * @opf: operation and flags.
+ *
+ * Return: 0 or a negative errno.
+ */
+int snapblk_sync_io_pages(struct block_device *bdev, sector_t sector,
+			  struct page **pages, unsigned int bytes, blk_opf_t opf)
+{
+	unsigned int n = DIV_ROUND_UP(bytes, PAGE_SIZE), i;
+	struct bio *bio = bio_alloc(bdev, n, opf, GFP_NOIO);
+	int ret;
+
+	bio->bi_iter.bi_sector = sector;
+	for (i = 0; i < n; i++)
+		__bio_add_page(bio, pages[i], min_t(unsigned int, PAGE_SIZE,
+						    bytes - i * PAGE_SIZE), 0);
+	ret = submit_bio_wait(bio);
+	bio_put(bio);
+	return ret;
+}
+
+/**
+ * snapblk_pages_alloc() - a zeroed buffer of single pages for @bytes.
+ * @bytes: its size.
+ *
+ * Return: the page array (free with snapblk_pages_free()) or NULL.
+ */
+struct page **snapblk_pages_alloc(unsigned int bytes)
+{
+	unsigned int n = DIV_ROUND_UP(bytes, PAGE_SIZE), i;
+	struct page **pages = kcalloc(n + 1, sizeof(*pages), GFP_NOIO);
+
+	if (!pages)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		pages[i] = alloc_page(GFP_NOIO | __GFP_ZERO);
+		if (!pages[i]) {
+			snapblk_pages_free(pages);
+			return NULL;
+		}
+	}
+	return pages;
+}
+
+/**
+ * snapblk_pages_free() - free a buffer from snapblk_pages_alloc().
+ * @pages: the buffer (NULL-terminated array), or NULL.
+ */
+void snapblk_pages_free(struct page **pages)
+{
+	unsigned int i;
+
+	for (i = 0; pages && pages[i]; i++)
+		__free_page(pages[i]);
+	kfree(pages);
 }

@@ -15,8 +15,14 @@
 
 int snapblk_sync_io(struct block_device *bdev, sector_t sector,
 		    struct page *page, unsigned int bytes, blk_opf_t opf);
+int snapblk_sync_io_pages(struct block_device *bdev, sector_t sector,
+			  struct page **pages, unsigned int bytes, blk_opf_t opf);
+struct page **snapblk_pages_alloc(unsigned int bytes);
+void snapblk_pages_free(struct page **pages);
 int snapblk_meta_io(struct block_device *bdev, sector_t sector,
 		    struct page *page, blk_opf_t opf);
+typedef struct block_device *(*snapblk_fp_map_t)(void *owner, sector_t *sector);
+u32 snapblk_fingerprint_view(sector_t size, snapblk_fp_map_t map, void *owner);
 u32 snapblk_fingerprint(struct block_device *bdev);
 bool snapblk_name_valid(const char *name, size_t len);
 u32 snapblk_uuid_seed(const u8 *uuid);

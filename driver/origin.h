@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * snapblk origin: the overwrite-original I/O path.
+ *
+ * An origin wraps a disk that keeps taking writes. Before an origin
+ * chunk is first overwritten after a snapshot, its old contents are
+ * copied into every snapshot store that still needs them, once per
+ * store, and the write waits only for that chunk.
+ */
+#ifndef SNAPBLK_ORIGIN_H
+#define SNAPBLK_ORIGIN_H
+
+#include <linux/atomic.h>
+#include <linux/bio.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "exstore.h"
+#include "owner.h"
+
+#define SNAPBLK_READ_SLOTS	64
+
+/**
+ * struct snapblk_origin - an origin's I/O state.
+ * @bdev: the disk it wraps.
+ * @sectors: its size.
+ * @chunk_shift: log2 of the chunk size of its snapshot stores (bytes);
+ *	0 while it has none.
+ * @stores: its snapshot stores (struct snapblk_exstore.node); changed
+ *	only while frozen and under the device registry lock.
+ * @bs: bio set for clones and splits.
+ * @wq: copy-outs, store commits and redrives.
+ * @owners: chunks being copied out or written through a snapshot.
+ * @writes: writes inside the origin (from submission to completion,
+ *	including those held for a copy-out).
+ * @wait: woken when @writes drops to zero, and when a slot of @reads
+ *	does.
+ * @lock: guards @frozen and @frozen_bios.
+ * @frozen: writes are held in @frozen_bios (a snapshot is being taken
+ *	or dropped).
+ * @frozen_bios: writes that arrived while frozen.
+ * @reads: snapshot reads served from the origin in flight, by chunk hash;
+ *	a copy-out waits for its slot before the origin write goes on.
+ */
+struct snapblk_origin {
+	struct block_device *bdev;
+	sector_t sectors;
+	unsigned int chunk_shift;
+	struct list_head stores;
+	struct bio_set bs;
+	struct workqueue_struct *wq;
+	struct snapblk_owners owners;
+	atomic_t writes;
+	wait_queue_head_t wait;
+	spinlock_t lock;
+	bool frozen;
+	struct bio_list frozen_bios;
+	atomic_t reads[SNAPBLK_READ_SLOTS];
+};
+
+int snapblk_origin_start(struct snapblk_origin *o, struct block_device *bdev,
+			 int index);
+void snapblk_origin_stop(struct snapblk_origin *o);
+void snapblk_origin_submit(struct snapblk_origin *o, struct bio *bio);
+void snapblk_origin_freeze(struct snapblk_origin *o);
+void snapblk_origin_thaw(struct snapblk_origin *o);
+void snapblk_origin_add_store(struct snapblk_origin *o, struct snapblk_exstore *s);
+void snapblk_origin_del_store(struct snapblk_origin *o, struct snapblk_exstore *s);
+void snapblk_origin_read_origin(struct snapblk_origin *o, struct bio *bio,
+				struct snapblk_exstore *s, u32 id);
+unsigned int snapblk_origin_nr_stores(struct snapblk_origin *o);
+
+#endif /* SNAPBLK_ORIGIN_H */
