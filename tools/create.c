@@ -116,7 +116,11 @@ static const char *create_cause(int err, const struct plan *p, const char *name,
 			return "BASE and STORE overlap, or a device is empty";
 		return "store is not a valid snapblk store or belongs to another device";
 	case ENOSPC:
+		if (p->kind == SNAPBLK_KIND_SNAPSHOT)
+			return "STORE is too small or holds the most snapshots it can";
 		return "STORE is too small";
+	case ENOENT:
+		return "every snapshot in STORE is attached already";
 	case EROFS:
 		return p->store_arg ? "STORE is read-only" : "DEV is read-only";
 	case ENODEV:
@@ -191,11 +195,31 @@ static int open_devices(int ctl, const struct plan *p, struct blkdev *parent,
 	return 0;
 }
 
+static void print_path(unsigned int index)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), DEV_DIR SNAPBLK_DISK_NAME "%u", index);
+	wait_node(path);
+	printf("%s\n", path);
+}
+
+/*
+ * A snapshot store may hold several snapshots: attach brings back every
+ * one that has no device yet (the kernel answers ENOENT when none is
+ * left), printing one path per line. With --name it attaches one.
+ */
+static bool attach_all(const struct plan *p, const struct snapblk_create *c)
+{
+	return p->kind == SNAPBLK_KIND_SNAPSHOT &&
+	       (c->flags & SNAPBLK_CREATE_ATTACH) &&
+	       !(c->flags & SNAPBLK_CREATE_NAMED);
+}
+
 static int create(const struct args *a, const struct plan *p)
 {
 	struct blkdev parent = { .fd = -1 }, store = { .fd = -1 };
 	struct snapblk_create c;
-	char path[64];
 	int ctl, ret;
 
 	ret = plan_options(a, p, &c);
@@ -211,13 +235,25 @@ static int create(const struct args *a, const struct plan *p)
 		ret = ctl_create(ctl, &c);
 		ret = ret ? create_fail(-ret, p, &c) : 0;
 	}
+	while (!ret && attach_all(p, &c)) {
+		int err;
+
+		print_path(c.index);
+		c.index = 0;
+		err = ctl_create(ctl, &c);
+		if (err) {
+			if (-err != ENOENT)
+				ret = create_fail(-err, p, &c);
+			break;
+		}
+	}
 	devref_close(&parent);
 	devref_close(&store);
 	if (ret)
 		return ret;
-	snprintf(path, sizeof(path), DEV_DIR SNAPBLK_DISK_NAME "%u", c.index);
-	wait_node(path);
-	printf("%s\n", path);
+	if (!attach_all(p, &c))
+		print_path(c.index);
+	fflush(stdout);
 	return 0;
 }
 

@@ -126,11 +126,12 @@ static const struct command commands[] = {
 	}, {
 		.name = "attach",
 		.synopsis = "STORE (--base BASE | --origin ORIGIN) [--name NAME]",
-		.summary = "bring back the overlay or snapshot kept on STORE",
-		.help = "Bring back the device kept on STORE, after a detach or a reboot: an\n"
-			"overlay of BASE, or a snapshot of ORIGIN. STORE must have been made on\n"
-			"that BASE or ORIGIN. An interrupted commit or revert resumes.\n"
-			HELP_PRINTS "\n"
+		.summary = "bring back the overlay or snapshots kept on STORE",
+		.help = "Bring back the devices kept on STORE, after a detach or a reboot: an\n"
+			"overlay of BASE, or the snapshots of ORIGIN. STORE must have been made\n"
+			"on that BASE or ORIGIN. A snapshot store may hold several snapshots:\n"
+			"each one without a device gets one, and its path is printed on a line\n"
+			"of its own; with --name, only the oldest is attached, under NAME.\n\n"
 			"  STORE              block device holding a snapblk store\n"
 			"  --base BASE        the overlay's base: block device or NAME\n"
 			"  --origin ORIGIN    the snapshot's origin: /dev/snapblkN or NAME\n"
