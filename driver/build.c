@@ -326,7 +326,8 @@ static int snapblk_build_origin(struct snapblk_dev *d, struct snapblk_create *c)
 	ret = snapblk_bdev_open(dev, true, &snapblk_holder, &d->parent);
 	if (ret)
 		return ret;
-	disk = d->parent_bdev = d->parent.bdev;
+	d->parent_bdev = d->parent.bdev;
+	disk = d->parent_bdev;
 	ret = snapblk_check_parent(disk);
 	if (!ret && !bdev_nr_sectors(disk))
 		ret = -EINVAL;

@@ -59,6 +59,7 @@ struct snapblk_dev {
 	unsigned int nr_children;
 	unsigned int nr_readers;
 
+	/* guards open_count and removing */
 	spinlock_t open_lock;
 	unsigned int open_count;
 	bool removing;

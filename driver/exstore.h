@@ -114,12 +114,14 @@ struct snapblk_exstore {
 	u32 data_chunks;
 	sector_t area_sects;
 
+	/* guards snaps, next_id, sb_generation, table; serialises vers changes */
 	struct mutex meta_lock;
 	u32 next_id;
 	u64 sb_generation;
 	struct snapblk_snapmeta snaps[SNAPBLK_MAX_SNAPS];
 	struct xarray vers;
 
+	/* guards locs, used, nr_used, hint, dirty, latest */
 	spinlock_t lock;
 	struct xarray locs;
 	unsigned long *used;
@@ -130,6 +132,7 @@ struct snapblk_exstore {
 
 	struct snapblk_table table;
 
+	/* guards cows */
 	spinlock_t cow_lock;
 	struct list_head cows;
 	struct work_struct commit_work;

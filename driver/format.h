@@ -21,6 +21,7 @@
 #ifndef SNAPBLK_FORMAT_H
 #define SNAPBLK_FORMAT_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 
 #define SNAPBLK_SB_MAGIC	0x314b4c4250414e53ULL	/* "SNAPBLK1" */
@@ -133,9 +134,9 @@ struct snapblk_disk_entry {
 #define SNAPBLK_MAX_SNAPS	32
 
 /* snapblk_disk_snap.flags */
-#define SNAPBLK_SNAP_LIVE		(1U << 0)
-#define SNAPBLK_SNAP_INVALID		(1U << 1)
-#define SNAPBLK_SNAP_BLOCK_WRITES	(1U << 2)
+#define SNAPBLK_SNAP_LIVE		BIT(0)
+#define SNAPBLK_SNAP_INVALID		BIT(1)
+#define SNAPBLK_SNAP_BLOCK_WRITES	BIT(2)
 #define SNAPBLK_SNAP_FLAGS \
 	(SNAPBLK_SNAP_LIVE | SNAPBLK_SNAP_INVALID | SNAPBLK_SNAP_BLOCK_WRITES)
 
@@ -201,8 +202,8 @@ struct snapblk_disk_ssb {
 };
 
 /* snapblk_disk_desc.flags */
-#define SNAPBLK_DESC_USED	(1U << 0)	/* holds a preserved chunk */
-#define SNAPBLK_DESC_PRIVATE	(1U << 1)	/* written through snapshot @first */
+#define SNAPBLK_DESC_USED	BIT(0)	/* holds a preserved chunk */
+#define SNAPBLK_DESC_PRIVATE	BIT(1)	/* written through snapshot @first */
 
 /**
  * struct snapblk_disk_desc - what one data chunk of a snapshot store holds.

@@ -149,7 +149,11 @@ static void snapblk_cow_finish(struct snapblk_cow *cow)
 	atomic_t *slot = snapblk_read_slot(o, cow->chunk);
 	struct bio *bio = cow->bio;
 
-	/* snapshot reads that went to the disk must not see the write */
+	/*
+	 * Snapshot reads that went to the disk must not see the write. The
+	 * version is recorded; pairs with snapblk_origin_read_origin().
+	 */
+	smp_mb();
 	wait_event(o->wait, !atomic_read(slot));
 	snapblk_disown(&o->owners, cow->chunk);
 	if (cow->fail) {
@@ -330,6 +334,7 @@ static void snapblk_origin_write(struct snapblk_origin *o, struct bio *bio)
 	u64 chunk;
 
 	atomic_inc(&o->writes);
+	/* pairs with snapblk_origin_freeze(): it sees us, or we see frozen */
 	smp_mb__after_atomic();
 	if (snapblk_origin_hold(o, bio)) {
 		snapblk_origin_put_write(o);
@@ -395,6 +400,10 @@ void snapblk_origin_read_origin(struct snapblk_origin *o, struct bio *bio,
 	u32 loc;
 
 	atomic_inc(slot);
+	/*
+	 * Pairs with the version being recorded before snapblk_cow_finish()
+	 * waits for the slot: either it sees this read, or we see the copy.
+	 */
 	smp_mb__after_atomic();
 	if (!snapblk_exstore_find(s, chunk, id, &loc)) {
 		snapblk_origin_pass(o, bio, slot);
@@ -417,6 +426,7 @@ void snapblk_origin_freeze(struct snapblk_origin *o)
 	spin_lock_irq(&o->lock);
 	o->frozen = true;
 	spin_unlock_irq(&o->lock);
+	/* pairs with snapblk_origin_write(): we see its count, or it sees us */
 	smp_mb();
 	wait_event(o->wait, !atomic_read(&o->writes));
 }

@@ -54,6 +54,7 @@ struct snapblk_origin {
 	struct snapblk_owners owners;
 	atomic_t writes;
 	wait_queue_head_t wait;
+	/* guards frozen and frozen_bios */
 	spinlock_t lock;
 	bool frozen;
 	struct bio_list frozen_bios;

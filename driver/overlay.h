@@ -39,6 +39,7 @@ struct snapblk_overlay {
 	struct block_device *base;
 	struct bio_set bs;
 
+	/* guards flush_bios, post_bios, slow_bios */
 	spinlock_t lock;
 	struct snapblk_owners owners;
 	struct bio_list flush_bios;

@@ -29,6 +29,7 @@
  * @dispatch: how a released bio is submitted again.
  */
 struct snapblk_owners {
+	/* guards owned and redrive */
 	spinlock_t lock;
 	DECLARE_HASHTABLE(owned, SNAPBLK_OWNER_HASH_BITS);
 	mempool_t *pool;

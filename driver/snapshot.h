@@ -30,6 +30,7 @@ struct snapblk_snapshot {
 	struct snapblk_origin *o;
 	struct snapblk_exstore *s;
 	u32 id;
+	/* guards writes and flushes */
 	spinlock_t lock;
 	struct bio_list writes;
 	struct bio_list flushes;

@@ -210,7 +210,6 @@ static int snapblk_sb_parse(struct snapblk_store *st,
 	return 0;
 }
 
-
 /* Take the entries of a table block into the map; -EUCLEAN if insane. */
 static int snapblk_tb_parse(struct snapblk_store *st, void *buf, u32 index)
 {

@@ -112,6 +112,7 @@ struct snapblk_store {
 	u32 nr_used;
 	u32 alloc_hint;
 
+	/* serialises commits, superblock writes and grow */
 	struct mutex commit_lock;
 	struct snapblk_table table;
 	u64 sb_generation;
