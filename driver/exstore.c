@@ -674,16 +674,17 @@ int snapblk_exstore_rename(struct snapblk_exstore *s, u32 id, const char *name)
 }
 
 /**
- * snapblk_exstore_find() - where chunk @chunk of snapshot @id is kept.
+ * snapblk_exstore_lookup() - where chunk @chunk of snapshot @id is kept.
  * @s: the store.
  * @chunk: origin chunk.
  * @id: snapshot.
+ * @shared: ignore what the snapshot wrote (its origin's contents only).
  * @loc: out: the data chunk.
  *
  * Return: true if the store holds it; false if it is on the origin.
  */
-bool snapblk_exstore_find(struct snapblk_exstore *s, u64 chunk, u32 id,
-			  u32 *loc)
+bool snapblk_exstore_lookup(struct snapblk_exstore *s, u64 chunk, u32 id,
+			    bool shared, u32 *loc)
 {
 	struct snapblk_verlist *vl;
 	bool found = false;
@@ -694,7 +695,7 @@ bool snapblk_exstore_find(struct snapblk_exstore *s, u64 chunk, u32 id,
 	for (i = 0; vl && i < vl->nr; i++) {
 		struct snapblk_ver *v = &vl->v[i];
 
-		if (id < v->first || id > v->last)
+		if (id < v->first || id > v->last || (shared && v->private))
 			continue;
 		*loc = v->loc;
 		found = true;

@@ -152,8 +152,15 @@ int snapblk_exstore_rename(struct snapblk_exstore *s, u32 id, const char *name);
 struct snapblk_snapmeta *snapblk_exstore_snap(struct snapblk_exstore *s, u32 id);
 unsigned int snapblk_exstore_nr_snaps(struct snapblk_exstore *s);
 
-bool snapblk_exstore_find(struct snapblk_exstore *s, u64 chunk, u32 id,
-			  u32 *loc);
+bool snapblk_exstore_lookup(struct snapblk_exstore *s, u64 chunk, u32 id,
+			    bool shared, u32 *loc);
+
+/* Where chunk @chunk of snapshot @id is kept, if in the store. */
+static inline bool snapblk_exstore_find(struct snapblk_exstore *s, u64 chunk,
+					u32 id, u32 *loc)
+{
+	return snapblk_exstore_lookup(s, chunk, id, false, loc);
+}
 bool snapblk_exstore_find_private(struct snapblk_exstore *s, u64 chunk,
 				  u32 id, u32 *loc);
 u32 snapblk_exstore_copied(struct snapblk_exstore *s, u64 chunk);

@@ -340,7 +340,7 @@ static struct block_device *snapblk_sn_map(void *owner, sector_t *sector)
 	unsigned int css = v->s->chunk_sects_shift;
 	u32 loc;
 
-	if (!snapblk_exstore_find(v->s, *sector >> css, v->id, &loc))
+	if (!snapblk_exstore_lookup(v->s, *sector >> css, v->id, true, &loc))
 		return v->o->bdev;
 	*sector = snapblk_exstore_sector(v->s, loc) +
 		  (*sector & ((1ULL << css) - 1));
@@ -348,8 +348,8 @@ static struct block_device *snapblk_sn_map(void *owner, sector_t *sector)
 }
 
 /**
- * snapblk_snapshot_fingerprint() - fingerprint of the origin as snapshot
- *	@id shows it.
+ * snapblk_snapshot_fingerprint() - fingerprint of the origin at the time
+ *	snapshot @id was taken (what it shows, less its own writes).
  * @o: the origin, frozen (or the snapshot not yet taken).
  * @s: the store.
  * @id: the snapshot (a new id shows the origin as it is).
