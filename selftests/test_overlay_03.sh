@@ -13,10 +13,10 @@ require_snapblkctl
 require_cmd mkfs.ext4 e2fsck sha256sum
 require_kmod loop ext4
 
-size=$((96 * MiB))
+size=$((64 * MiB))
 basef=$(sb_file base.img $size 1) || sb_bail "cannot create the base image"
 base=$(sb_loop "$basef") || sb_bail "losetup failed"
-store=$(sb_loop "$(sb_file store.img $((128 * MiB)))") || sb_bail "losetup failed"
+store=$(sb_loop "$(sb_file store.img $((96 * MiB)))") || sb_bail "losetup failed"
 sb_overlay "$base" "$store" || sb_bail "snapblkctl overlay failed"
 dev=$SB_DEV
 mnt=$SB_TMP/mnt
@@ -34,8 +34,7 @@ for spec in 1:0 2:1 3:4095 4:4097 5:65536 6:300000 7:5000000 8:13000000; do
 		{ [ "$len" -eq 0 ] || "$PATTERN" write -B "$mnt/data/f$n" "$((100 + n))" 0 "$len"; } ||
 		ok=0
 done
-cp -a /usr/bin/[a-d]* "$mnt/tree/" 2>/dev/null
-ls "$mnt/tree" | head -n 200 | tail -n +101 | while read -r f; do rm -f "$mnt/tree/$f"; done
+cp -a /usr/bin/[a-b]* "$mnt/tree/" 2>/dev/null
 check_true "files written" '[ $ok = 1 ] && [ "$(ls "$mnt/tree" | wc -l)" -gt 10 ]'
 (cd "$mnt" && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"$SB_TMP/manifest"
 diag "$(wc -l <"$SB_TMP/manifest") files, $(du -sh "$mnt" | cut -f1)"

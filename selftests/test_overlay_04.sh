@@ -13,7 +13,7 @@ sb_init
 require_snapblkctl
 require_kmod loop
 
-size=$((64 * MiB))
+size=$((32 * MiB))
 basef=$(sb_file base.img $size 1) || sb_bail "cannot create the base image"
 model=$(sb_copy "$basef" model.img) || sb_bail "cannot copy the base image"
 base=$(sb_loop "$basef") || sb_bail "losetup failed"
@@ -24,7 +24,7 @@ sb_overlay "$base" "$store" --name rt04 --chunk-size 16K || sb_bail "snapblkctl 
 dev=$SB_DEV
 k=$(sb_kname "$dev")
 check "random writes" sb_scatter "$dev" "$model" 41 400 512 200K 512
-check "sequential write" sb_write "$dev" "$model" 42 $((40 * MiB)) $((3 * MiB + 512)) 128K
+check "sequential write" sb_write "$dev" "$model" 42 $((20 * MiB)) $((3 * MiB + 512)) 128K
 check "reads back before detach" sb_cmp "$dev" "$model"
 
 expect_cli_error "attach of a store in use is refused" attach "$store" --base "$base"

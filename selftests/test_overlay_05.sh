@@ -13,13 +13,13 @@ sb_init
 require_snapblkctl
 require_kmod loop
 
-size=$((64 * MiB))
+size=$((32 * MiB))
 basef=$(sb_file base.img $size 1) || sb_bail "cannot create the base image"
 base=$(sb_loop "$basef") || sb_bail "losetup failed"
 parent=$base parentf=$basef
 dev=() model=()
 for i in 1 2 3; do
-	store=$(sb_loop "$(sb_file "store$i.img" $((72 * MiB)))") || sb_bail "losetup failed"
+	store=$(sb_loop "$(sb_file "store$i.img" $((40 * MiB)))") || sb_bail "losetup failed"
 	sb_overlay "$parent" "$store" --name "chain05-$i" || sb_bail "overlay level $i failed"
 	d=$SB_DEV
 	m=$(sb_copy "$parentf" "model$i.img") || sb_bail "cannot copy a model"

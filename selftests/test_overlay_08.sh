@@ -13,7 +13,7 @@ sb_init
 require_snapblkctl
 require_kmod loop
 
-size=$((64 * MiB))
+size=$((32 * MiB))
 chunk=$((64 * KiB))
 store_size=$((4 * MiB))
 basef=$(sb_file base.img $size 1) || sb_bail "cannot create the base image"
@@ -37,8 +37,8 @@ check_eq "sysfs state" "$(sb_sysfs "$dev" state)" full
 sb_ctl status "$dev" --json
 check "status --json state is full" sb_json_check "$SB_OUT" 'j["state"] == "full"'
 
-check_fails "further writes fail (elsewhere)" "$PATTERN" write "$dev" 3 $((40 * MiB)) 4K
-check_fails "further writes fail (512 B)" "$PATTERN" write -b 512 "$dev" 3 $((50 * MiB + 512)) 512
+check_fails "further writes fail (elsewhere)" "$PATTERN" write "$dev" 3 $((20 * MiB)) 4K
+check_fails "further writes fail (512 B)" "$PATTERN" write -b 512 "$dev" 3 $((25 * MiB + 512)) 512
 
 # reads: everything written is there, the rest shows the base; the chunk
 # whose write failed holds either its old or its new data
@@ -55,7 +55,7 @@ check "reads work with cold caches" "$PATTERN" cmp -B "$dev" "$model" 0 "$writte
 check "base unchanged" sb_verify "$base" 1 0 $size
 
 # grow the store's device and tell snapblk
-new_store_size=$((96 * MiB))
+new_store_size=$((48 * MiB))
 truncate -s $new_store_size "$storef" && losetup -c "$store" || sb_bail "cannot grow the store device"
 check_eq "store device grew" "$(sb_size "$store")" $new_store_size
 check "snapblkctl grow" "$SNAPBLKCTL" grow "$dev"

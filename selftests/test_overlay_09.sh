@@ -13,12 +13,12 @@ sb_init
 require_snapblkctl
 require_kmod loop
 
-size=$((64 * MiB))
+size=$((32 * MiB))
 basef=$(sb_file a.img $size 1) || sb_bail "cannot create base A"
 model=$(sb_copy "$basef" model.img) || sb_bail "cannot copy base A"
 base=$(sb_loop "$basef") || sb_bail "losetup failed"
-smaller=$(sb_loop "$(sb_file b.img $((32 * MiB)) 1)") || sb_bail "losetup failed"
-larger=$(sb_loop "$(sb_file c.img $((96 * MiB)) 1)") || sb_bail "losetup failed"
+smaller=$(sb_loop "$(sb_file b.img $((16 * MiB)) 1)") || sb_bail "losetup failed"
+larger=$(sb_loop "$(sb_file c.img $((48 * MiB)) 1)") || sb_bail "losetup failed"
 other=$(sb_loop "$(sb_file d.img $size 7)") || sb_bail "losetup failed"
 zeros=$(sb_loop "$(sb_file zeros.img $((16 * MiB)))") || sb_bail "losetup failed"
 garbage=$(sb_loop "$(sb_file garbage.img $((16 * MiB)) 9)") || sb_bail "losetup failed"
@@ -46,8 +46,8 @@ check_eq "name kept" "$(sb_sysfs "$dev" name)" wb09
 check "data intact" sb_cmp "$dev" "$model"
 check "base unchanged" sb_verify "$base" 1 0 $size
 check "other bases unchanged" bash -c "
-	'$PATTERN' verify '$smaller' 1 0 $((32 * MiB)) &&
-	'$PATTERN' verify '$larger' 1 0 $((96 * MiB)) &&
+	'$PATTERN' verify '$smaller' 1 0 $((16 * MiB)) &&
+	'$PATTERN' verify '$larger' 1 0 $((48 * MiB)) &&
 	'$PATTERN' verify '$other' 7 0 $size &&
 	'$PATTERN' verify '$garbage' 9 0 $((16 * MiB)) &&
 	'$PATTERN' verify '$zeros' zero 0 $((16 * MiB))"

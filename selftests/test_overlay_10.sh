@@ -13,12 +13,12 @@ require_snapblkctl
 require_cmd fio
 require_kmod loop
 
-size=$((64 * MiB))
+size=$((32 * MiB))
 engine=libaio
 fio --enghelp 2>/dev/null | grep -qx '[[:space:]]*libaio' || engine=psync
 basef=$(sb_file base.img $size 1) || sb_bail "cannot create the base image"
 base=$(sb_loop "$basef") || sb_bail "losetup failed"
-store=$(sb_loop "$(sb_file store.img $((96 * MiB)))") || sb_bail "losetup failed"
+store=$(sb_loop "$(sb_file store.img $((48 * MiB)))") || sb_bail "losetup failed"
 sb_overlay "$base" "$store" || sb_bail "snapblkctl overlay failed"
 dev=$SB_DEV
 
@@ -28,7 +28,7 @@ vfio() {
 
 	shift
 	fio --name=v --filename="$d" --rw=randwrite --bsrange=512-1M \
-		--offset=1536 --size=$((32 * MiB)) --direct=1 --ioengine=$engine \
+		--offset=1536 --size=$((24 * MiB)) --direct=1 --ioengine=$engine \
 		--iodepth=8 --verify=crc32c --verify_fatal=1 --randseed=4242 "$@" \
 		>"$SB_TMP/fio.log" 2>&1
 }
@@ -55,11 +55,11 @@ check "the range fio did not touch shows the base" sb_verify "$dev" 1 0 1536
 # throughput, informational: a raw loop device vs a fresh overlay
 rawdev=$(sb_loop "$(sb_file raw.img $size)") || sb_bail "losetup failed"
 base2=$(sb_loop "$(sb_file base2.img $size 3)") || sb_bail "losetup failed"
-store2=$(sb_loop "$(sb_file store2.img $((96 * MiB)))") || sb_bail "losetup failed"
+store2=$(sb_loop "$(sb_file store2.img $((48 * MiB)))") || sb_bail "losetup failed"
 sb_overlay "$base2" "$store2" || sb_bail "second overlay failed"
 ov=$SB_DEV
 bw() { # bw DEV RW BS: bytes per second
-	fio --name=bw --filename="$1" --rw="$2" --bs="$3" --size=$((16 * MiB)) --direct=1 \
+	fio --name=bw --filename="$1" --rw="$2" --bs="$3" --size=$((8 * MiB)) --direct=1 \
 		--ioengine=$engine --iodepth=4 --output-format=json 2>/dev/null |
 		python3 -c 'import json, sys
 j = json.load(sys.stdin)["jobs"][0]

@@ -14,11 +14,11 @@ require_snapblkctl
 require_cmd python3
 require_kmod loop
 
-size=$((64 * MiB))
+size=$((32 * MiB))
 basef=$(sb_file base.img $size 1) || sb_bail "cannot create the base image"
 base=$(sb_loop "$basef") || sb_bail "losetup failed"
 s1=$(sb_loop "$(sb_file s1.img $size)") || sb_bail "losetup failed"
-s2=$(sb_loop "$(sb_file s2.img $((48 * MiB)))") || sb_bail "losetup failed"
+s2=$(sb_loop "$(sb_file s2.img $((24 * MiB)))") || sb_bail "losetup failed"
 
 sb_overlay "$base" "$s1" --name t11-a --chunk-size 16K || sb_bail "overlay 1 failed"
 o1=$SB_DEV
