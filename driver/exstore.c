@@ -455,7 +455,8 @@ static int snapblk_resize_bitmap(unsigned long **map, u32 old, u32 new)
 
 /**
  * snapblk_exstore_grow() - use space the store device gained.
- * @s: the store; the origin is frozen (no copy-out runs).
+ * @s: the store; the origin is frozen (no copy-out runs, no I/O from
+ *	reclaim).
  *
  * Return: 0 or a negative errno.
  */

@@ -420,9 +420,14 @@ void snapblk_origin_read_origin(struct snapblk_origin *o, struct bio *bio,
 /**
  * snapblk_origin_freeze() - hold new writes and wait for those in flight.
  * @o: the origin.
+ *
+ * Until snapblk_origin_thaw(), which the same task calls, its memory
+ * allocations do no I/O.
  */
 void snapblk_origin_freeze(struct snapblk_origin *o)
 {
+	/* a frozen origin cannot take writeback: no I/O from reclaim */
+	o->noio = memalloc_noio_save();
 	spin_lock_irq(&o->lock);
 	o->frozen = true;
 	spin_unlock_irq(&o->lock);
@@ -447,6 +452,7 @@ void snapblk_origin_thaw(struct snapblk_origin *o)
 	spin_unlock_irq(&o->lock);
 	while ((bio = bio_list_pop(&held)))
 		snapblk_origin_write(o, bio);
+	memalloc_noio_restore(o->noio);
 }
 
 /**

@@ -41,6 +41,7 @@
  * @frozen: writes are held in @frozen_bios (a snapshot is being taken
  *	or dropped).
  * @frozen_bios: writes that arrived while frozen.
+ * @noio: memalloc_noio_save() cookie of the task that froze it.
  * @reads: snapshot reads served from the origin in flight, by chunk hash;
  *	a copy-out waits for its slot before the origin write goes on.
  */
@@ -58,6 +59,7 @@ struct snapblk_origin {
 	spinlock_t lock;
 	bool frozen;
 	struct bio_list frozen_bios;
+	unsigned int noio;
 	atomic_t reads[SNAPBLK_READ_SLOTS];
 };
 

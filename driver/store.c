@@ -15,6 +15,7 @@
 #include <linux/blkdev.h>
 #include <linux/log2.h>
 #include <linux/random.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/snapblk.h>
 #include <linux/vmalloc.h>
@@ -342,9 +343,12 @@ int snapblk_store_grow(struct snapblk_store *st)
 	sector_t dev_sectors = bdev_nr_sectors(st->dev.bdev);
 	u32 old_chunks = st->data_chunks;
 	unsigned long *used, *old;
+	unsigned int noio;
 	u64 nr;
 	int ret = 0;
 
+	/* flushes need commit_lock: reclaim must not wait for one */
+	noio = memalloc_noio_save();
 	mutex_lock(&st->commit_lock);
 	if (dev_sectors <= st->store_sectors)
 		goto unlock;
@@ -366,6 +370,7 @@ int snapblk_store_grow(struct snapblk_store *st)
 	ret = snapblk_store_write_sb(st);
 unlock:
 	mutex_unlock(&st->commit_lock);
+	memalloc_noio_restore(noio);
 	return ret;
 }
 
