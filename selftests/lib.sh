@@ -510,6 +510,21 @@ sb_attach() {
 	SB_DEV=$SB_OUT
 }
 
+# sb_origin DEV [OPTS...]: wrap DEV in an origin; sets $SB_DEV (not for $(...))
+sb_origin() {
+	SB_DEV=
+	_sb_new_dev origin "$@" || return 1
+	SB_DEV=$SB_OUT
+}
+
+# sb_snapshot ORIGIN STORE [OPTS...]: a snapshot of ORIGIN kept on STORE;
+# sets $SB_DEV (not for $(...))
+sb_snapshot() {
+	SB_DEV=
+	_sb_new_dev snapshot "$@" || return 1
+	SB_DEV=$SB_OUT
+}
+
 # sb_detach DEV: detach and wait until the disk is gone
 sb_detach() {
 	local k
