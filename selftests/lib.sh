@@ -83,11 +83,13 @@ sb_skip_one() {
 
 # check DESC CMD [ARG...]: run CMD; its output becomes diagnostics if it fails
 check() {
-	local desc=$1 out rc
+	local desc=$1 out rc t0=$SECONDS
 
 	shift
 	out=$("$@" 2>&1)
 	rc=$?
+	# slow steps show their time, to see where a test spends it
+	[ $((SECONDS - t0)) -ge 5 ] && diag "($((SECONDS - t0))s: $desc)"
 	if [ $rc -eq 0 ]; then
 		sb_ok "$desc"
 	else
