@@ -66,7 +66,7 @@ j = json.load(sys.stdin)["jobs"][0]
 print(j["write" if j["write"]["io_bytes"] else "read"]["bw_bytes"])' 2>/dev/null || echo 0
 }
 mibs() { echo "$(($1 / MiB)) MiB/s"; }
-for spec in write:1M randread:4K read:1M randwrite:4K; do
+for spec in write:1M randread:4K; do
 	r=$(bw "$rawdev" "${spec%%:*}" "${spec#*:}")
 	o=$(bw "$ov" "${spec%%:*}" "${spec#*:}")
 	diag "$(printf '%-10s %-3s raw loop %10s   overlay %10s' "${spec%%:*}" "${spec#*:}" "$(mibs "$r")" "$(mibs "$o")")"
