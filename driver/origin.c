@@ -22,6 +22,7 @@
 #include <linux/slab.h>
 
 #include "dev.h"
+#include "inflight.h"
 #include "origin.h"
 
 /**
@@ -76,8 +77,7 @@ struct snapblk_origin_io {
 
 static void snapblk_origin_put_write(struct snapblk_origin *o)
 {
-	if (atomic_dec_and_test(&o->writes))
-		wake_up_all(&o->wait);
+	snapblk_inflight_put(&o->writes, &o->wait);
 }
 
 static atomic_t *snapblk_read_slot(struct snapblk_origin *o, u64 chunk)
@@ -98,8 +98,7 @@ static void snapblk_origin_clone_done(struct bio *clone)
 	bio_put(clone);
 	bio_endio(orig);
 	if (slot) {
-		if (atomic_dec_and_test(slot))
-			wake_up_all(&o->wait);
+		snapblk_inflight_put(slot, &o->wait);
 	} else {
 		snapblk_origin_put_write(o);
 	}
@@ -296,17 +295,19 @@ static void snapblk_origin_cow(struct snapblk_origin *o, struct bio *bio,
 	cow->o = o;
 	cow->chunk = chunk;
 	cow->bio = bio;
-	cow->nr = n;
 	atomic_set(&cow->pending, 1);
 	list_for_each_entry(s, &o->stores, node) {
 		struct snapblk_cow_part *p = &cow->parts[i];
 
-		if (!snapblk_cow_needed(s, chunk, &p->ver.first, &p->ver.last))
+		if (i == n ||
+		    !snapblk_cow_needed(s, chunk, &p->ver.first, &p->ver.last))
 			continue;
 		p->cow = cow;
 		p->s = s;
 		i++;
 	}
+	/* a snapshot may have become invalid meanwhile: fewer, never more */
+	cow->nr = i;
 	INIT_WORK(&cow->work, snapblk_cow_work);
 	queue_work(o->wq, &cow->work);
 }
@@ -409,8 +410,7 @@ void snapblk_origin_read_origin(struct snapblk_origin *o, struct bio *bio,
 		snapblk_origin_pass(o, bio, slot);
 		return;
 	}
-	if (atomic_dec_and_test(slot))
-		wake_up_all(&o->wait);
+	snapblk_inflight_put(slot, &o->wait);
 	bio_set_dev(bio, s->dev.bdev);
 	bio->bi_iter.bi_sector = snapblk_exstore_sector(s, loc) +
 				 (sector & ((1ULL << css) - 1));
@@ -433,7 +433,7 @@ void snapblk_origin_freeze(struct snapblk_origin *o)
 	spin_unlock_irq(&o->lock);
 	/* pairs with snapblk_origin_write(): we see its count, or it sees us */
 	smp_mb();
-	wait_event(o->wait, !atomic_read(&o->writes));
+	snapblk_inflight_drain(&o->writes, &o->wait);
 }
 
 /**
@@ -545,7 +545,11 @@ undo_bioset:
  */
 void snapblk_origin_stop(struct snapblk_origin *o)
 {
-	wait_event(o->wait, !atomic_read(&o->writes));
+	int i;
+
+	snapblk_inflight_drain(&o->writes, &o->wait);
+	for (i = 0; i < SNAPBLK_READ_SLOTS; i++)
+		snapblk_inflight_drain(&o->reads[i], &o->wait);
 	snapblk_owners_exit(&o->owners);
 	destroy_workqueue(o->wq);
 	bioset_exit(&o->bs);

@@ -22,6 +22,7 @@
 #include <linux/slab.h>
 
 #include "dev.h"
+#include "inflight.h"
 #include "overlay.h"
 
 /* Where a run of sectors of the overlay reads from. */
@@ -61,8 +62,7 @@ static unsigned int snapblk_ov_gshift(struct snapblk_overlay *ov)
 
 static void snapblk_ov_put(struct snapblk_overlay *ov)
 {
-	if (atomic_dec_and_test(&ov->inflight))
-		wake_up(&ov->idle);
+	snapblk_inflight_put(&ov->inflight, &ov->idle);
 }
 
 /* Hand @bio to a worker through @list. */
@@ -668,7 +668,7 @@ undo_bioset:
  */
 void snapblk_overlay_stop(struct snapblk_overlay *ov)
 {
-	wait_event(ov->idle, !atomic_read(&ov->inflight));
+	snapblk_inflight_drain(&ov->inflight, &ov->idle);
 	snapblk_owners_exit(&ov->owners);
 	destroy_workqueue(ov->wq);
 	__free_pages(ov->granule_buf, get_order(1U << ov->store.granule_shift));

@@ -10,6 +10,7 @@
  */
 #include <linux/slab.h>
 
+#include "inflight.h"
 #include "owner.h"
 
 #define SNAPBLK_OWNERS_RESERVE	64
@@ -108,8 +109,7 @@ static void snapblk_owners_work(struct work_struct *work)
 	spin_unlock_irq(&ow->lock);
 	while ((bio = bio_list_pop(&list))) {
 		ow->dispatch(bio);
-		if (atomic_dec_and_test(&ow->waiting))
-			wake_up(&ow->idle);
+		snapblk_inflight_put(&ow->waiting, &ow->idle);
 	}
 }
 
@@ -143,7 +143,7 @@ int snapblk_owners_init(struct snapblk_owners *ow, struct workqueue_struct *wq,
  */
 void snapblk_owners_exit(struct snapblk_owners *ow)
 {
-	wait_event(ow->idle, !atomic_read(&ow->waiting));
+	snapblk_inflight_drain(&ow->waiting, &ow->idle);
 	flush_work(&ow->work);
 	mempool_destroy(ow->pool);
 }

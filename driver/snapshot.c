@@ -15,6 +15,7 @@
 #include <linux/sched/mm.h>
 
 #include "dev.h"
+#include "inflight.h"
 #include "snapshot.h"
 
 static unsigned int snapblk_sn_css(struct snapblk_snapshot *sn)
@@ -37,8 +38,7 @@ bool snapblk_snapshot_invalid(struct snapblk_snapshot *sn)
 
 static void snapblk_sn_put(struct snapblk_snapshot *sn)
 {
-	if (atomic_dec_and_test(&sn->inflight))
-		wake_up(&sn->idle);
+	snapblk_inflight_put(&sn->inflight, &sn->idle);
 }
 
 static void snapblk_sn_queue(struct snapblk_snapshot *sn, struct bio_list *list,
@@ -317,7 +317,7 @@ void snapblk_snapshot_start(struct snapblk_snapshot *sn, struct snapblk_origin *
  */
 void snapblk_snapshot_stop(struct snapblk_snapshot *sn)
 {
-	wait_event(sn->idle, !atomic_read(&sn->inflight));
+	snapblk_inflight_drain(&sn->inflight, &sn->idle);
 	flush_work(&sn->write_work);
 	flush_work(&sn->flush_work);
 }
