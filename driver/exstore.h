@@ -161,6 +161,7 @@ static inline bool snapblk_exstore_find(struct snapblk_exstore *s, u64 chunk,
 {
 	return snapblk_exstore_lookup(s, chunk, id, false, loc);
 }
+
 bool snapblk_exstore_find_private(struct snapblk_exstore *s, u64 chunk,
 				  u32 id, u32 *loc);
 u32 snapblk_exstore_copied(struct snapblk_exstore *s, u64 chunk);

@@ -97,11 +97,7 @@ static void snapblk_origin_clone_done(struct bio *clone)
 		orig->bi_status = clone->bi_status;
 	bio_put(clone);
 	bio_endio(orig);
-	if (slot) {
-		snapblk_inflight_put(slot, &o->wait);
-	} else {
-		snapblk_origin_put_write(o);
-	}
+	snapblk_inflight_put(slot ?: &o->writes, &o->wait);
 }
 
 /* Send @bio to the disk through a clone; @slot as in snapblk_origin_io. */
