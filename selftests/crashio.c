@@ -5,25 +5,32 @@
  * consistency selftests.
  *
  *   crashio write DEV --seed S --ops N --max-len BYTES [--fsync-every K]
- *		[--span BYTES] [--journal FILE] [--mark-dm NAME]
+ *		[--zero-pct P] [--dsync-pct P] [--span BYTES] [--journal FILE]
+ *		[--mark-dm NAME]
  *	N random writes with O_DIRECT, of 512 bytes to BYTES, at random
  *	512-aligned places in the first --span bytes of DEV (default all);
  *	many are not 4 KiB aligned and many cross a 64 KiB boundary.
- *	After every K writes (default 8) and after the last one: fsync, a
- *	line "f N SEQ" in the journal (the Nth fsync made writes 1..SEQ
- *	durable) and, with --mark-dm, `dmsetup message NAME 0 mark
- *	fsync-N`, so that a dm-log-writes log holds a mark right after the
- *	flush. The journal (keep it off DEV) has one line per write:
- *	"w SEQ SECTOR NR_SECTORS".
+ *	--zero-pct P percent of them (default 0) are BLKZEROOUT instead
+ *	(write zeroes; half of them whole 64 KiB chunks). After every K
+ *	operations (default 8) and after the last one comes a durable
+ *	point: fsync (or, for --dsync-pct P percent of these points, the
+ *	last write goes through an O_DSYNC descriptor instead: REQ_FUA,
+ *	then a flush), a line "f N SEQ" in the journal (the Nth durable
+ *	point made operations 1..SEQ durable) and, with --mark-dm,
+ *	`dmsetup message NAME 0 mark fsync-N`, so that a dm-log-writes
+ *	log holds a mark right after the flush. The journal (keep it off
+ *	DEV) has one line per operation: "w SEQ SECTOR NR_SECTORS" for a
+ *	write, "z SEQ SECTOR NR_SECTORS" for a zeroing.
  *   crashio verify DEV --base BASE --journal FILE
  *		[--upto-mark fsync-N | --durable-seq Q]
  *		[--max-mark fsync-N | --max-seq M]
- *	check every sector of DEV after a crash: it must hold either the
- *	BASE device's sector or a valid crashio sector of this run for
- *	exactly that sector, from a write that covered it with a sequence
- *	number <= M (default: the last write). Where writes <= Q (the
- *	durable point; 0 when not given) covered a sector, it must hold
- *	the last of them or a later one: acknowledged and flushed data is
+ *	check every sector of DEV after a crash: it must hold what one of
+ *	the operations that covered it left there (a valid crashio sector
+ *	of this run for exactly that sector and that write, or zeroes for
+ *	a zeroing), with a sequence number <= M (default: the last one),
+ *	or the BASE device's sector. Where operations <= Q (the durable
+ *	point; 0 when not given) covered a sector, it must hold what the
+ *	last of them or a later one left: acknowledged and flushed data is
  *	never lost. --upto-mark / --max-mark take Q / M from the journal.
  *
  * Each 512-byte sector written carries a header (magic "CRASHIO1", its
@@ -71,18 +78,20 @@ struct sect_hdr {
 
 #define HDR_SIZE	sizeof(struct sect_hdr)
 
-struct wr {
+/* one operation of the journal */
+struct op {
 	uint64_t lba;
 	uint32_t nr;
+	bool zero;		/* BLKZEROOUT, not a write */
 };
 
 /* the journal, as read back by verify */
 struct journal {
 	uint64_t seed;
 	uint64_t sectors;	/* size of DEV */
-	struct wr *w;		/* w[seq], seq 1..nr_writes */
-	uint64_t nr_writes;
-	uint64_t cap;		/* entries allocated in w */
+	struct op *op;		/* op[seq], seq 1..nr_ops */
+	uint64_t nr_ops;
+	uint64_t cap;		/* entries allocated in op */
 	uint64_t *fsync_seq;	/* fsync_seq[n], n 1..nr_fsyncs */
 	uint64_t nr_fsyncs;
 };
@@ -91,7 +100,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: crashio write DEV --seed S --ops N --max-len BYTES [--fsync-every K]\n"
-		"                     [--span BYTES] [--journal FILE] [--mark-dm NAME]\n"
+		"                     [--zero-pct P] [--dsync-pct P] [--span BYTES] [--journal FILE]\n"
+		"                     [--mark-dm NAME]\n"
 		"       crashio verify DEV --base BASE --journal FILE\n"
 		"                     [--upto-mark fsync-N | --durable-seq Q]\n"
 		"                     [--max-mark fsync-N | --max-seq M]\n");
@@ -279,6 +289,8 @@ struct wopts {
 	uint64_t ops;
 	uint64_t max_len;
 	uint64_t fsync_every;
+	uint64_t zero_pct;
+	uint64_t dsync_pct;
 	uint64_t span;
 };
 
@@ -335,75 +347,173 @@ static void dm_mark(const char *dm, uint64_t n)
 		die("dmsetup message %s 0 mark %s failed", dm, name);
 }
 
-static void do_fsync(const struct wopts *o, int fd, FILE *jf, uint64_t n,
-		     uint64_t seq)
+/* a zeroing: half whole 64 KiB chunks, half like a write */
+static void pick_zero_extent(uint64_t *rs, uint64_t span, uint64_t max_nr,
+			     unsigned int unit, uint64_t *lba, uint64_t *nr)
 {
-	if (fsync(fd))
-		die("%s: fsync after write %" PRIu64 ": %s", o->dev, seq,
-		    strerror(errno));
-	if (jf) {
-		fprintf(jf, "f %" PRIu64 " %" PRIu64 "\n", n, seq);
-		if (fflush(jf))
-			die("%s: %s", o->journal, strerror(errno));
+	uint64_t chunks = span / CHUNK_SECTS, n;
+
+	if (rnd_below(rs, 2) && chunks >= 2) {
+		n = 1 + rnd_below(rs, 2);
+		*lba = CHUNK_SECTS * rnd_below(rs, chunks - n + 1);
+		*nr = n * CHUNK_SECTS;
+		return;
 	}
-	if (o->mark_dm)
-		dm_mark(o->mark_dm, n);
+	pick_extent(rs, span, max_nr, unit, lba, nr);
 }
 
-static void write_one(const struct wopts *o, int fd, unsigned char *buf,
-		      uint64_t seq, uint64_t lba, uint64_t nr)
+/* the state of a write run */
+struct writer {
+	const struct wopts *o;
+	int fd;
+	int dsync_fd;		/* the same device opened with O_DSYNC */
+	bool blkdev;
+	FILE *jf;
+	unsigned char *buf;
+	unsigned int unit;	/* logical block size in sectors */
+	uint64_t span;		/* sectors */
+	uint64_t max_nr;	/* longest write in units */
+	uint64_t rs;		/* random state */
+	uint64_t nr_zero, nr_fsync, nr_dsync;
+};
+
+static void writer_open(struct writer *w, const struct wopts *o)
+{
+	struct stat st;
+	uint64_t size;
+
+	memset(w, 0, sizeof(*w));
+	w->o = o;
+	w->rs = o->seed;
+	w->fd = open_dev(o->dev, O_WRONLY, true);
+	w->dsync_fd = open_dev(o->dev, O_WRONLY | O_DSYNC, true);
+	if (fstat(w->fd, &st))
+		die("%s: %s", o->dev, strerror(errno));
+	w->blkdev = S_ISBLK(st.st_mode);
+	size = dev_size(w->fd, o->dev) / SECT;
+	w->unit = dev_unit(w->fd);
+	w->span = o->span ? o->span / SECT : size;
+	if (w->span > size)
+		die("--span is beyond the end of %s", o->dev);
+	w->max_nr = o->max_len / SECT / w->unit;
+	if (!w->max_nr || w->max_nr * w->unit > w->span)
+		die("--max-len must be at least one block and within the span");
+	w->buf = xalloc(w->max_nr * w->unit * SECT > IO_BYTES ?
+			w->max_nr * w->unit * SECT : IO_BYTES);
+	if (o->journal) {
+		w->jf = fopen(o->journal, "w");
+		if (!w->jf)
+			die("%s: %s", o->journal, strerror(errno));
+		fprintf(w->jf, "crashio 1 %" PRIu64 " %" PRIu64 "\n", o->seed, size);
+	}
+}
+
+static void writer_close(struct writer *w)
+{
+	if (w->jf && fclose(w->jf))
+		die("%s: %s", w->o->journal, strerror(errno));
+	close(w->fd);
+	close(w->dsync_fd);
+	free(w->buf);
+}
+
+static void journal_flush(struct writer *w)
+{
+	if (w->jf && fflush(w->jf))
+		die("%s: %s", w->o->journal, strerror(errno));
+}
+
+/* operations 1..seq are durable: journal it, and mark the log */
+static void durable_point(struct writer *w, uint64_t seq)
+{
+	w->nr_fsync++;
+	if (w->jf) {
+		fprintf(w->jf, "f %" PRIu64 " %" PRIu64 "\n", w->nr_fsync, seq);
+		journal_flush(w);
+	}
+	if (w->o->mark_dm)
+		dm_mark(w->o->mark_dm, w->nr_fsync);
+}
+
+static void zero_one(struct writer *w, uint64_t seq, uint64_t lba, uint64_t nr)
+{
+	uint64_t range[2] = { lba * SECT, nr * SECT };
+	uint64_t done, n;
+
+	if (w->blkdev) {
+		if (ioctl(w->fd, BLKZEROOUT, range))
+			die("%s: BLKZEROOUT %" PRIu64 " (sectors %" PRIu64 "+%" PRIu64 "): %s",
+			    w->o->dev, seq, lba, nr, strerror(errno));
+		return;
+	}
+	/* a file: write the zeroes */
+	for (done = 0; done < nr; done += n) {
+		n = nr - done < IO_BYTES / SECT ? nr - done : IO_BYTES / SECT;
+		memset(w->buf, 0, n * SECT);
+		if (pwrite(w->fd, w->buf, n * SECT, (lba + done) * SECT) != (ssize_t)(n * SECT))
+			die("%s: zeroing %" PRIu64 ": write failed", w->o->dev, seq);
+	}
+}
+
+static void write_one(struct writer *w, int fd, uint64_t seq, uint64_t lba,
+		      uint64_t nr)
 {
 	uint64_t i;
 	ssize_t n;
 
 	for (i = 0; i < nr; i++)
-		make_sector(buf + i * SECT, o->seed, lba + i, seq);
-	n = pwrite(fd, buf, nr * SECT, lba * SECT);
+		make_sector(w->buf + i * SECT, w->o->seed, lba + i, seq);
+	n = pwrite(fd, w->buf, nr * SECT, lba * SECT);
 	if (n != (ssize_t)(nr * SECT))
 		die("%s: write %" PRIu64 " (sectors %" PRIu64 "+%" PRIu64 "): %s",
-		    o->dev, seq, lba, nr, n < 0 ? strerror(errno) : "short write");
+		    w->o->dev, seq, lba, nr, n < 0 ? strerror(errno) : "short write");
+}
+
+/*
+ * Operation seq: a zeroing or a write; at a durable point (every
+ * fsync_every operations, and the last) the write may go through the
+ * O_DSYNC descriptor (REQ_FUA and a flush) instead of being followed by
+ * fsync().
+ */
+static void one_op(struct writer *w, uint64_t seq)
+{
+	const struct wopts *o = w->o;
+	bool sync = (o->fsync_every && seq % o->fsync_every == 0) || seq == o->ops;
+	bool zero = rnd_below(&w->rs, 100) < o->zero_pct;
+	bool dsync = rnd_below(&w->rs, 100) < o->dsync_pct && sync && !zero;
+	uint64_t lba, nr;
+
+	if (zero) {
+		pick_zero_extent(&w->rs, w->span, w->max_nr, w->unit, &lba, &nr);
+		zero_one(w, seq, lba, nr);
+		w->nr_zero++;
+	} else {
+		pick_extent(&w->rs, w->span, w->max_nr, w->unit, &lba, &nr);
+		write_one(w, dsync ? w->dsync_fd : w->fd, seq, lba, nr);
+		w->nr_dsync += dsync;
+	}
+	if (w->jf)
+		fprintf(w->jf, "%c %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+			zero ? 'z' : 'w', seq, lba, nr);
+	if (!sync)
+		return;
+	if (!dsync && fsync(w->fd))
+		die("%s: fsync after operation %" PRIu64 ": %s", o->dev, seq,
+		    strerror(errno));
+	durable_point(w, seq);
 }
 
 static int do_write(const struct wopts *o)
 {
-	uint64_t size, span, max_nr, seq, lba, nr, rs = o->seed, nfsync = 0;
-	unsigned char *buf;
-	unsigned int unit;
-	FILE *jf = NULL;
-	int fd;
+	struct writer w;
+	uint64_t seq;
 
-	fd = open_dev(o->dev, O_WRONLY, true);
-	size = dev_size(fd, o->dev) / SECT;
-	unit = dev_unit(fd);
-	span = o->span ? o->span / SECT : size;
-	if (span > size)
-		die("--span is beyond the end of %s", o->dev);
-	max_nr = o->max_len / SECT / unit;
-	if (!max_nr || max_nr * unit > span)
-		die("--max-len must be at least one block and within the span");
-	buf = xalloc(max_nr * unit * SECT);
-	if (o->journal) {
-		jf = fopen(o->journal, "w");
-		if (!jf)
-			die("%s: %s", o->journal, strerror(errno));
-		fprintf(jf, "crashio 1 %" PRIu64 " %" PRIu64 "\n", o->seed, size);
-	}
-
-	for (seq = 1; seq <= o->ops; seq++) {
-		pick_extent(&rs, span, max_nr, unit, &lba, &nr);
-		write_one(o, fd, buf, seq, lba, nr);
-		if (jf)
-			fprintf(jf, "w %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
-				seq, lba, nr);
-		if ((o->fsync_every && seq % o->fsync_every == 0) || seq == o->ops)
-			do_fsync(o, fd, jf, ++nfsync, seq);
-	}
-	if (jf && fclose(jf))
-		die("%s: %s", o->journal, strerror(errno));
-	close(fd);
-	free(buf);
-	printf("crashio: %" PRIu64 " writes to %s, %" PRIu64 " fsyncs\n",
-	       o->ops, o->dev, nfsync);
+	writer_open(&w, o);
+	for (seq = 1; seq <= o->ops; seq++)
+		one_op(&w, seq);
+	writer_close(&w);
+	printf("crashio: %" PRIu64 " operations on %s (%" PRIu64 " zeroings), %" PRIu64 " durable points (%" PRIu64 " by an O_DSYNC write, the others by fsync)\n",
+	       o->ops, o->dev, w.nr_zero, w.nr_fsync, w.nr_dsync);
 	return 0;
 }
 
@@ -419,15 +529,19 @@ static int cmd_write(int argc, char **argv)
 		if (!v)
 			usage();
 		i++;
-		if (!strcmp(a, "--seed")) {
+		have_seed |= !strcmp(a, "--seed");
+		if (!strcmp(a, "--seed"))
 			o.seed = parse_num(v);
-			have_seed = true;
-		} else if (!strcmp(a, "--ops"))
+		else if (!strcmp(a, "--ops"))
 			o.ops = parse_num(v);
 		else if (!strcmp(a, "--max-len"))
 			o.max_len = parse_num(v);
 		else if (!strcmp(a, "--fsync-every"))
 			o.fsync_every = parse_num(v);
+		else if (!strcmp(a, "--dsync-pct"))
+			o.dsync_pct = parse_num(v);
+		else if (!strcmp(a, "--zero-pct"))
+			o.zero_pct = parse_num(v);
 		else if (!strcmp(a, "--span"))
 			o.span = parse_num(v);
 		else if (!strcmp(a, "--journal"))
@@ -446,28 +560,29 @@ static int cmd_write(int argc, char **argv)
 
 /* ------------------------------------------------------------ verify */
 
-static void journal_add_write(struct journal *j, uint64_t seq, uint64_t lba,
-			      uint64_t nr, unsigned int line)
+static void journal_add_op(struct journal *j, bool zero, uint64_t seq,
+			   uint64_t lba, uint64_t nr, unsigned int line)
 {
-	if (seq != j->nr_writes + 1)
-		die("journal line %u: write %" PRIu64 " out of order", line, seq);
+	if (seq != j->nr_ops + 1)
+		die("journal line %u: operation %" PRIu64 " out of order", line, seq);
 	if (!nr || lba > j->sectors || nr > j->sectors - lba)
-		die("journal line %u: write %" PRIu64 " outside the device", line, seq);
+		die("journal line %u: operation %" PRIu64 " outside the device", line, seq);
 	if (seq >= j->cap) {
 		j->cap = j->cap ? j->cap * 2 : 1024;
-		j->w = realloc(j->w, j->cap * sizeof(*j->w));
-		if (!j->w)
+		j->op = realloc(j->op, j->cap * sizeof(*j->op));
+		if (!j->op)
 			die("out of memory");
 	}
-	j->w[seq].lba = lba;
-	j->w[seq].nr = nr;
-	j->nr_writes = seq;
+	j->op[seq].lba = lba;
+	j->op[seq].nr = nr;
+	j->op[seq].zero = zero;
+	j->nr_ops = seq;
 }
 
 static void journal_add_fsync(struct journal *j, uint64_t n, uint64_t seq,
 			      unsigned int line)
 {
-	if (n != j->nr_fsyncs + 1 || seq > j->nr_writes)
+	if (n != j->nr_fsyncs + 1 || seq > j->nr_ops)
 		die("journal line %u: bad fsync record", line);
 	j->fsync_seq = realloc(j->fsync_seq, (n + 1) * sizeof(uint64_t));
 	if (!j->fsync_seq)
@@ -480,7 +595,7 @@ static void journal_load(struct journal *j, const char *path)
 {
 	uint64_t a, b, c;
 	unsigned int line = 1;
-	char buf[256];
+	char buf[256], op;
 	FILE *f;
 
 	memset(j, 0, sizeof(*j));
@@ -492,8 +607,9 @@ static void journal_load(struct journal *j, const char *path)
 		die("%s: not a crashio journal", path);
 	while (fgets(buf, sizeof(buf), f)) {
 		line++;
-		if (sscanf(buf, "w %" SCNu64 " %" SCNu64 " %" SCNu64, &a, &b, &c) == 3)
-			journal_add_write(j, a, b, c, line);
+		if (sscanf(buf, "%c %" SCNu64 " %" SCNu64 " %" SCNu64, &op, &a, &b, &c) == 4 &&
+		    (op == 'w' || op == 'z'))
+			journal_add_op(j, op == 'z', a, b, c, line);
 		else if (sscanf(buf, "f %" SCNu64 " %" SCNu64, &a, &b) == 2)
 			journal_add_fsync(j, a, b, line);
 		else
@@ -529,30 +645,38 @@ struct verify {
 	struct journal j;
 	uint64_t durable;	/* Q */
 	uint64_t max_seq;	/* M */
-	uint32_t *need;		/* need[lba]: last write <= Q over lba, or 0 */
-	uint32_t *last;		/* last[lba]: last write <= M over lba, or 0 */
+	uint32_t *need;		/* need[lba]: last operation <= Q over lba, or 0 */
+	uint32_t *last;		/* last[lba]: last operation <= M over lba, or 0 */
+	uint32_t *lastz;	/* lastz[lba]: last zeroing <= M over lba, or 0 */
 	/* results */
-	uint64_t n_base, n_new, n_latest, n_bad, n_runs;
+	uint64_t n_base, n_new, n_zero, n_latest, n_bad, n_runs;
 	struct bad_run run;
 };
 
 static bool write_covers(const struct journal *j, uint64_t seq, uint64_t lba)
 {
-	return seq >= 1 && seq <= j->nr_writes && lba >= j->w[seq].lba &&
-	       lba < j->w[seq].lba + j->w[seq].nr;
+	return seq >= 1 && seq <= j->nr_ops && !j->op[seq].zero &&
+	       lba >= j->op[seq].lba && lba < j->op[seq].lba + j->op[seq].nr;
 }
 
-/* map[lba] = the last write with seq <= upto over lba, 0 if none */
-static uint32_t *last_writes(const struct journal *j, uint64_t upto)
+/*
+ * map[lba] = the last operation with seq <= upto over lba (only zeroings
+ * if zeroings_only), 0 if none
+ */
+static uint32_t *last_ops(const struct journal *j, uint64_t upto,
+			  bool zeroings_only)
 {
 	uint32_t *map = calloc(j->sectors ? j->sectors : 1, sizeof(*map));
 	uint64_t seq, i;
 
 	if (!map)
 		die("out of memory");
-	for (seq = 1; seq <= upto; seq++)
-		for (i = 0; i < j->w[seq].nr; i++)
-			map[j->w[seq].lba + i] = seq;
+	for (seq = 1; seq <= upto; seq++) {
+		if (zeroings_only && !j->op[seq].zero)
+			continue;
+		for (i = 0; i < j->op[seq].nr; i++)
+			map[j->op[seq].lba + i] = seq;
+	}
 	return map;
 }
 
@@ -566,12 +690,13 @@ static bool all_zero(const unsigned char *p)
 	return true;
 }
 
-/* describe a sector that is neither base nor valid for its place */
-static void describe_found(const struct verify *v, const unsigned char *p,
-			   char *out, size_t len)
+/* describe sector lba's contents p, neither base nor valid there */
+static void describe_found(const struct verify *v, uint64_t lba,
+			   const unsigned char *p, char *out, size_t len)
 {
 	unsigned char copy[SECT], want[SECT];
 	struct sect_hdr h;
+	const char *why = "";
 
 	memcpy(&h, p, HDR_SIZE);
 	if (le64toh(h.magic) != MAGIC) {
@@ -592,9 +717,14 @@ static void describe_found(const struct verify *v, const unsigned char *p,
 		return;
 	}
 	make_sector(want, v->j.seed, le64toh(h.lba), le64toh(h.seq));
+	if (memcmp(want, p, SECT))
+		why = " with a corrupt payload";
+	else if (le64toh(h.lba) != lba)
+		why = " (another place's data)";
+	else
+		why = " (no write with that number covered it)";
 	snprintf(out, len, "crashio data of sector %" PRIu64 " seq %" PRIu64 "%s",
-		 (uint64_t)le64toh(h.lba), (uint64_t)le64toh(h.seq),
-		 memcmp(want, p, SECT) ? " with a corrupt payload" : "");
+		 (uint64_t)le64toh(h.lba), (uint64_t)le64toh(h.seq), why);
 }
 
 /* print the pending run of violations */
@@ -637,14 +767,21 @@ static void expected_str(const struct verify *v, uint64_t lba, char *out,
 	uint64_t need = v->need[lba], last = v->last[lba];
 
 	if (need)
-		snprintf(out, len, "version >= %" PRIu64 " (durable; last write here <= %" PRIu64 ": %" PRIu64 ")",
-			 need, v->max_seq, last);
+		snprintf(out, len, "what operation %" PRIu64 " (a durable %s) or a later one <= %" PRIu64 " left (the last: %" PRIu64 ")",
+			 need, v->j.op[need].zero ? "zeroing" : "write",
+			 v->max_seq, last);
 	else if (last)
-		snprintf(out, len, "base data or a version in 1..%" PRIu64 " that covers it (last: %" PRIu64 ")",
+		snprintf(out, len, "the base's data or what an operation <= %" PRIu64 " left (the last: %" PRIu64 ")",
 			 v->max_seq, last);
 	else
-		snprintf(out, len, "base data (no write <= %" PRIu64 " covers it)",
+		snprintf(out, len, "the base's data (no operation <= %" PRIu64 " covers it)",
 			 v->max_seq);
+}
+
+/* zeroes here: a zeroing <= M and not older than the durable point */
+static bool zeroes_ok(const struct verify *v, uint64_t lba)
+{
+	return v->lastz[lba] && v->lastz[lba] >= v->need[lba];
 }
 
 static void check_sector(struct verify *v, uint64_t lba,
@@ -669,20 +806,26 @@ static void check_sector(struct verify *v, uint64_t lba,
 			}
 			snprintf(found, sizeof(found), "version %" PRIu64 "%s", seq,
 				 seq > v->max_seq ? " (written after the point checked)" :
-				 " (an older write: a durable write was lost)");
+				 " (an older write: a durable operation was lost)");
 			expected_str(v, lba, expected, sizeof(expected));
 			report(v, lba, found, expected);
 			return;
 		}
+	}
+	if (all_zero(p) && zeroes_ok(v, lba)) {
+		v->n_zero++;
+		if (v->lastz[lba] == v->last[lba])
+			v->n_latest++;
+		return;
 	}
 	if (!memcmp(p, base, SECT)) {
 		if (!v->need[lba]) {
 			v->n_base++;
 			return;
 		}
-		snprintf(found, sizeof(found), "the base's data (a durable write was lost)");
+		snprintf(found, sizeof(found), "the base's data (a durable operation was lost)");
 	} else {
-		describe_found(v, p, found, sizeof(found));
+		describe_found(v, lba, p, found, sizeof(found));
 	}
 	expected_str(v, lba, expected, sizeof(expected));
 	report(v, lba, found, expected);
@@ -747,27 +890,29 @@ static int cmd_verify(int argc, char **argv)
 	journal_load(&v.j, journal);
 	v.durable = upto ? mark_seq(&v.j, upto) : dseq;
 	v.max_seq = maxmark ? mark_seq(&v.j, maxmark) : mseq;
-	if (v.max_seq > v.j.nr_writes)
-		v.max_seq = v.j.nr_writes;
+	if (v.max_seq > v.j.nr_ops)
+		v.max_seq = v.j.nr_ops;
 	if (v.durable > v.max_seq)
 		die("the durable point (%" PRIu64 ") is after the last write allowed (%" PRIu64 ")",
 		    v.durable, v.max_seq);
-	v.need = last_writes(&v.j, v.durable);
-	v.last = last_writes(&v.j, v.max_seq);
+	v.need = last_ops(&v.j, v.durable, false);
+	v.last = last_ops(&v.j, v.max_seq, false);
+	v.lastz = last_ops(&v.j, v.max_seq, true);
 	for (i = 0; i < v.j.sectors; i++)
 		durable_sects += !!v.need[i];
 
 	scan(&v);
 	report_flush(&v);
-	printf("crashio: %s: %" PRIu64 " sectors: %" PRIu64 " base, %" PRIu64 " written (%" PRIu64 " latest), %" PRIu64 " bad; durable seq %" PRIu64 " (%" PRIu64 " sectors must be written), max seq %" PRIu64 " of %" PRIu64 "\n",
-	       v.dev, v.j.sectors, v.n_base, v.n_new, v.n_latest, v.n_bad,
-	       v.durable, durable_sects, v.max_seq, v.j.nr_writes);
+	printf("crashio: %s: %" PRIu64 " sectors: %" PRIu64 " base, %" PRIu64 " written, %" PRIu64 " zeroed (%" PRIu64 " by the latest operation), %" PRIu64 " bad; durable seq %" PRIu64 " (%" PRIu64 " sectors covered), max seq %" PRIu64 " of %" PRIu64 "\n",
+	       v.dev, v.j.sectors, v.n_base, v.n_new, v.n_zero, v.n_latest, v.n_bad,
+	       v.durable, durable_sects, v.max_seq, v.j.nr_ops);
 	if (v.n_runs > MAX_REPORT)
 		printf("crashio: ... and %" PRIu64 " more runs of bad sectors\n",
 		       v.n_runs - MAX_REPORT);
 	free(v.need);
 	free(v.last);
-	free(v.j.w);
+	free(v.lastz);
+	free(v.j.op);
 	free(v.j.fsync_seq);
 	return v.n_bad ? 1 : 0;
 }
