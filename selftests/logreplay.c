@@ -60,6 +60,7 @@
 #define LW_ENTRY_SIZE	32	/* sector, nr_sectors, flags, data_len */
 #define IO_CHUNK	(1024 * 1024)
 #define NO_ENTRY	UINT64_MAX
+#define LW_MAX_SECTOR	(1ULL << 40)	/* in log sectors: 512 TiB of 512 bytes */
 
 /* the log as read from its super block */
 struct log {
@@ -247,8 +248,13 @@ static void entry_read(const struct log *log, struct entry *e)
 	if (e->flags & ~LW_KNOWN)
 		die("%s: entry %" PRIu64 " at byte %" PRIu64 ": unknown flags %#" PRIx64 " (garbage?)",
 		    log->path, e->index, e->pos, e->flags);
-	if (e->nr_sectors > log->size / log->sectorsize ||
-	    e->pos + log->sectorsize + entry_data_bytes(log, e) > log->size)
+	/* a discard has no data in the log: only keep its range sane */
+	if (e->sector > LW_MAX_SECTOR || e->nr_sectors > LW_MAX_SECTOR)
+		die("%s: entry %" PRIu64 ": absurd range %" PRIu64 "+%" PRIu64 " (garbage?)",
+		    log->path, e->index, e->sector, e->nr_sectors);
+	if (!(e->flags & LW_DISCARD) &&
+	    (e->nr_sectors > log->size / log->sectorsize ||
+	     e->pos + log->sectorsize + entry_data_bytes(log, e) > log->size))
 		die("%s: entry %" PRIu64 ": %" PRIu64 " sectors of data run past the end of the log",
 		    log->path, e->index, e->nr_sectors);
 	if (!(e->flags & LW_MARK))
@@ -361,6 +367,7 @@ static void apply_entry(const struct log *log, const struct entry *e, int tfd,
 	uint64_t src = e->pos + log->sectorsize;
 	uint64_t done, n;
 
+	/* no overflow: entry_read() bounds sector and nr_sectors */
 	if (!len || (e->flags & LW_MARK))
 		return;
 	if (dst > tsize || len > tsize - dst)
