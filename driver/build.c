@@ -260,7 +260,7 @@ static int snapblk_build_overlay(struct snapblk_dev *d, struct snapblk_create *c
 		return ret;
 	ret = snapblk_overlay_store(d, c);
 	if (ret)
-		goto undo_open;
+		goto undo_store;
 	ret = snapblk_unique_name(d, d->ov->store.geo.name);
 	if (ret)
 		goto undo_store;

@@ -202,7 +202,7 @@ int snapblk_exstore_format(struct snapblk_exstore *s, u64 origin_sectors,
 		return ret;
 	ret = snapblk_exstore_alloc_maps(s);
 	if (ret)
-		return ret;
+		goto undo_maps;
 	generate_random_uuid(s->uuid);
 	s->crc_seed = snapblk_uuid_seed(s->uuid);
 	s->next_id = 1;
@@ -211,6 +211,10 @@ int snapblk_exstore_format(struct snapblk_exstore *s, u64 origin_sectors,
 	if (!ret)
 		ret = snapblk_exstore_write_sb(s);
 	mutex_unlock(&s->meta_lock);
+	if (!ret)
+		return 0;
+undo_maps:
+	snapblk_exstore_release(s);
 	return ret;
 }
 
@@ -412,6 +416,8 @@ int snapblk_exstore_load(struct snapblk_exstore *s, u64 origin_sectors)
 	}
 	if (!ret)
 		snapblk_exstore_update_latest(s);
+	else
+		snapblk_exstore_release(s);
 out:
 	if (p0)
 		__free_page(p0);

@@ -138,8 +138,9 @@ bool snapblk_name_valid(const char *name, size_t len)
 
 	if (strnlen(name, len) == len)
 		return false;
+	/* ASCII only: isalnum() also takes Latin-1 letters */
 	for (i = 0; name[i]; i++)
-		if (!isalnum(name[i]) && !strchr("._-", name[i]))
+		if (!isascii(name[i]) || (!isalnum(name[i]) && !strchr("._-", name[i])))
 			return false;
 	return true;
 }
@@ -155,12 +156,19 @@ u32 snapblk_uuid_seed(const u8 *uuid)
 	return crc32_le(~0U, uuid, 16);
 }
 
+/*
+ * Generations only grow by one per write; one this large is forged, and
+ * would wrap to zero on the next write and lose to the older copy.
+ */
+#define SNAPBLK_GEN_MAX		(U64_MAX >> 1)
+
 static bool snapblk_sb_valid(void *block)
 {
 	struct snapblk_disk_sb_head *h = block;
 	u32 want = le32_to_cpu(h->csum);
 
 	return le64_to_cpu(h->magic) == SNAPBLK_SB_MAGIC &&
+	       le64_to_cpu(h->generation) <= SNAPBLK_GEN_MAX &&
 	       snapblk_csum(~0U, block, &h->csum) == want;
 }
 
@@ -254,6 +262,7 @@ bool snapblk_tb_check(u32 seed, void *buf, u32 index, u64 *gen)
 
 	if (le32_to_cpu(h->magic) != SNAPBLK_TB_MAGIC ||
 	    le64_to_cpu(h->index) != index || h->reserved ||
+	    le64_to_cpu(h->generation) > SNAPBLK_GEN_MAX ||
 	    snapblk_csum(seed, buf, &h->csum) != want)
 		return false;
 	*gen = le64_to_cpu(h->generation);

@@ -288,6 +288,8 @@ int snapblk_store_load(struct snapblk_store *st, u32 kind)
 		ret = snapblk_tb_load(st, p0, p1, i);
 		cond_resched();
 	}
+	if (ret)
+		snapblk_store_release(st);
 out:
 	if (p0)
 		__free_page(p0);
