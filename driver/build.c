@@ -286,8 +286,8 @@ static int snapblk_build_overlay(struct snapblk_dev *d, struct snapblk_create *c
 undo_start:
 	snapblk_overlay_stop(d->ov);
 undo_store:
+	/* also frees what a failed format or load left */
 	snapblk_store_release(&d->ov->store);
-undo_open:
 	snapblk_overlay_close(d);
 	return ret;
 }
