@@ -346,10 +346,10 @@ def ov tb-entry-beyond-nr-chunks-zero refuse "set-entry % $last 507 zero 1"
 def ov tb-hdr-index stale "set-entry % $e0b hdr index $((e0b + 1))"
 def ov tb-hdr-reserved stale "set-entry % $e0b hdr reserved 1"
 def ov tb-hdr-magic stale "set-entry % $e0b hdr magic 0"
-def ov tb-hdr-generation-max attach "set-entry % 0 hdr generation 0xffffffffffffffff"
-# the same, then new data in chunks of table block 0 and attach again: the
-# next commit's generation must not wrap below the current one
-def ov tb-hdr-generation-max-then-write rewrite "set-entry % 0 hdr generation 0xffffffffffffffff"
+def ov tb-hdr-generation-max stale "set-entry % 0 hdr generation 0xffffffffffffffff"
+# a forged generation: that slot is ignored, so the block is at its
+# previous commit (stale, never garbage)
+def ov tb-hdr-generation-max-then-write stale "set-entry % 0 hdr generation 0xffffffffffffffff"
 def ov tb-older-slot-hostile attach "set-entry % 0 $e0i chunk 0xffffffff --slot $tb0_old"
 def ov tb-older-slot-newest-hostile refuse "set-entry % 0 $e0i chunk 0xffffffff --slot $tb0_old" \
 	"set-entry % 0 hdr generation 1000 --slot $tb0_old"
@@ -401,8 +401,8 @@ def sn sn-reserved0 refuse 'set % reserved0 1'
 def sn sn-reserved1 refuse 'set % reserved1 1'
 def sn sn-reserved-7 refuse 'set % reserved[7] 1'
 def sn sn-block-tail-byte either 'set % @4095 1'
-# the next superblock write (a new snapshot) must not wrap the generation
-def sn sn-sb-generation-max-then-snapshot rewrite 'set % generation 0xffffffffffffffff'
+# a forged generation: that copy is ignored (the older one is used)
+def sn sn-sb-generation-max-then-snapshot either 'set % generation 0xffffffffffffffff'
 def sn sn-uuid-changed stale 'set % uuid hex:00112233445566778899aabbccddeeff'
 # snapshot slots
 def sn sn-snap-duplicate-id refuse 'set % snap1.id 1'
@@ -446,7 +446,7 @@ def sn sn-desc-loc-beyond-data refuse "set-desc % $((sn_dc + 30)) chunk 100" \
 def sn sn-desc-new-record any "set-desc % 200 chunk 100" "set-desc % 200 first 1" \
 	"set-desc % 200 last 1" "set-desc % 200 flags 1"
 def sn sn-desc-hdr-index stale 'set-desc % hdr:0 index 1'
-def sn sn-desc-hdr-generation-max attach 'set-desc % hdr:0 generation 0xffffffffffffffff'
+def sn sn-desc-hdr-generation-max stale 'set-desc % hdr:0 generation 0xffffffffffffffff'
 def sn sn-desc-older-slot-hostile attach "set-desc % $d_shared chunk 0xffffffffffffffff --slot $sd0_old"
 def sn sn-desc-flip-current-slot stale 'flip % desc:0+100'
 def sn sn-desc-flip-both-slots stale 'flip % slot:0:0+100' 'flip % slot:0:1+100'
