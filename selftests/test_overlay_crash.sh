@@ -33,9 +33,10 @@
 #     after that sync;
 #   - while mkfs runs: attach only.
 #
-# Every mark and the end of the log are always checked; the sampled
-# points are skipped (reported as SKIP) once the test has run for
-# SNAPBLK_CRASH_BUDGET seconds (default 180), so that a slow, loaded host
+# Every mark and the end of the log are always checked; a sampled point
+# is skipped (reported as SKIP) when, at the pace so far, checking it
+# and the marks still to come would take the test past
+# SNAPBLK_CRASH_BUDGET seconds (default 240), so that a slow, loaded host
 # stays within the runner's timeout. SNAPBLK_CRASH_OPS (crashio
 # operations, default 120), SNAPBLK_CRASH_SEED, and SNAPBLK_CRASH_FLUSHES
 # / _MID / _MKFS / _EXT4 (points sampled, see below) make a longer run.
@@ -59,7 +60,7 @@ SAMPLE_FLUSH=${SNAPBLK_CRASH_FLUSHES:-5}	# crashio phase, flush/FUA entries
 SAMPLE_MID=${SNAPBLK_CRASH_MID:-3}		# crashio phase, plain entries
 SAMPLE_MKFS=${SNAPBLK_CRASH_MKFS:-1}		# during mkfs (attach only)
 SAMPLE_EXT4=${SNAPBLK_CRASH_EXT4:-3}		# ext4 phase, flush/FUA entries
-BUDGET=${SNAPBLK_CRASH_BUDGET:-180}
+BUDGET=${SNAPBLK_CRASH_BUDGET:-240}
 
 dm_made=
 ov=
@@ -378,13 +379,29 @@ now_ms() {
 	NOW_MS=$((t / 1000))
 }
 
+# over_budget: checking one more point and then the marks left
+# (marks_left), at the average pace so far, would end past the budget
+over_budget() {
+	local pace
+
+	[ "$nr_points" -gt 0 ] || return 1
+	now_ms
+	pace=$(((NOW_MS - t_checks) / nr_points))
+	[ $((NOW_MS - t_start * 1000 + (marks_left + 1) * pace)) -gt $((BUDGET * 1000)) ]
+}
+
 declare -A n_kind=() ms_kind=()
 nr_points=0 nr_bad=0 nr_skipped=0
+marks_left=$(grep -c '^[0-9]* m ' "$points.sorted")
+now_ms
+t_checks=$NOW_MS
 while read -r idx why kind args; do
 	desc="entry $idx: $kind${args:+ $args}"
 	desc=${desc//$SB_TMP\//}
-	if [ "$why" = s ] && [ $((EPOCHSECONDS - t_start)) -ge "$BUDGET" ]; then
-		sb_skip_one "$desc" "time budget (SNAPBLK_CRASH_BUDGET=$BUDGET s) used up"
+	if [ "$why" = m ]; then
+		marks_left=$((marks_left - 1))
+	elif over_budget; then
+		sb_skip_one "$desc" "time budget (SNAPBLK_CRASH_BUDGET=$BUDGET s)"
 		nr_skipped=$((nr_skipped + 1))
 		continue
 	fi
