@@ -587,6 +587,9 @@ static int snapblk_build_snapshot(struct snapblk_dev *d, struct snapblk_create *
 	if (!od || od->kind != SNAPBLK_KIND_ORIGIN)
 		return -EINVAL;
 	s = snapblk_find_exstore(od->origin, sdev);
+	/* a store in use keeps its chunk size */
+	if (s && c->chunk_size && ilog2(c->chunk_size) != s->chunk_shift)
+		return -EINVAL;
 	if (!s) {
 		ret = snapblk_exstore_open(od, sdev, c, &s);
 		if (ret)
