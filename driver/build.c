@@ -17,6 +17,7 @@
 #include <linux/log2.h>
 #include <linux/slab.h>
 
+#include "commit.h"
 #include "dev.h"
 #include "origin.h"
 #include "overlay.h"
@@ -168,7 +169,10 @@ static int snapblk_check_base(struct snapblk_dev *d)
 
 	snapblk_parent_uuid(d, uuid);
 	if (st->geo.parent_sectors != bdev_nr_sectors(d->parent_bdev) ||
-	    memcmp(uuid, st->geo.parent_uuid, sizeof(uuid)) ||
+	    memcmp(uuid, st->geo.parent_uuid, sizeof(uuid)))
+		return -EMEDIUMTYPE;
+	/* an interrupted commit has changed the parent: it cannot match */
+	if (st->state != SNAPBLK_SB_STATE_COMMITTING &&
 	    st->geo.parent_fp != snapblk_fingerprint(d->parent_bdev))
 		return -EMEDIUMTYPE;
 	return 0;
@@ -281,6 +285,13 @@ static int snapblk_build_overlay(struct snapblk_dev *d, struct snapblk_create *c
 	if (ret)
 		goto undo_start;
 	snapblk_adopt(d);
+	/* a commit a crash or detach interrupted goes on */
+	if (d->ov->store.state == SNAPBLK_SB_STATE_COMMITTING) {
+		ret = snapblk_commit_start(d);
+		if (ret)
+			pr_warn("snapblk: %s: the interrupted commit cannot resume: %d\n",
+				d->name, ret);
+	}
 	return 0;
 
 undo_start:
@@ -297,7 +308,9 @@ static int snapblk_teardown_overlay(struct snapblk_dev *d, bool discard)
 	int ret;
 
 	snapblk_del_disk(d);
+	snapblk_commit_stop(d);
 	snapblk_overlay_stop(d->ov);
+	snapblk_commit_free(d);
 	if (discard)
 		ret = snapblk_store_discard(&d->ov->store);
 	else

@@ -10,6 +10,8 @@
 #include <linux/mutex.h>
 #include <linux/slab.h>
 
+#include "batch.h"
+#include "commit.h"
 #include "dev.h"
 #include "origin.h"
 #include "overlay.h"
@@ -116,7 +118,7 @@ static void snapblk_submit_bio(struct bio *bio)
 
 	/* overlays read through this device: it is read-only meanwhile */
 	if (op_is_write(bio_op(bio)) && bio_sectors(bio) &&
-	    READ_ONCE(d->nr_readers)) {
+	    READ_ONCE(d->nr_readers) && !snapblk_batch_bio(bio)) {
 		bio_io_error(bio);
 		return;
 	}
@@ -172,12 +174,19 @@ static u64 snapblk_store_size(struct snapblk_dev *d)
 	return b ? bdev_nr_bytes(b) : 0;
 }
 
-static u32 snapblk_state(struct snapblk_dev *d)
+/* The device's SNAPBLK_STATE_*, and the progress of a commit or revert. */
+static u32 snapblk_state(struct snapblk_dev *d, u32 *progress)
 {
 	struct snapblk_exstore *s;
+	u32 state, pct;
 
+	if (!progress)
+		progress = &pct;
+	*progress = 0;
 	switch (d->kind) {
 	case SNAPBLK_KIND_OVERLAY:
+		if (snapblk_commit_state(d, &state, progress))
+			return state;
 		return READ_ONCE(d->ov->full) ? SNAPBLK_STATE_FULL :
 						SNAPBLK_STATE_ACTIVE;
 	case SNAPBLK_KIND_SNAPSHOT:
@@ -229,6 +238,7 @@ static const char *snapblk_state_name(u32 state)
 		[SNAPBLK_STATE_REVERTING] = "reverting",
 		[SNAPBLK_STATE_INVALID] = "invalid",
 		[SNAPBLK_STATE_FULL] = "full",
+		[SNAPBLK_STATE_STOPPED] = "stopped",
 	};
 
 	return state < ARRAY_SIZE(names) && names[state] ? names[state] : "unknown";
@@ -282,13 +292,16 @@ static ssize_t state_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
 	return sysfs_emit(buf, "%s\n",
-			  snapblk_state_name(snapblk_state(snapblk_from_dev(dev))));
+			  snapblk_state_name(snapblk_state(snapblk_from_dev(dev), NULL)));
 }
 
 static ssize_t progress_show(struct device *dev, struct device_attribute *attr,
 			     char *buf)
 {
-	return sysfs_emit(buf, "0\n");
+	u32 progress;
+
+	snapblk_state(snapblk_from_dev(dev), &progress);
+	return sysfs_emit(buf, "%u\n", progress);
 }
 
 static DEVICE_ATTR_RO(name);
@@ -548,7 +561,7 @@ static void snapblk_fill_info(struct snapblk_dev *d, struct snapblk_info *info)
 	memset(info, 0, sizeof(*info));
 	info->index = d->index;
 	info->kind = d->kind;
-	info->state = snapblk_state(d);
+	info->state = snapblk_state(d, &info->progress);
 	info->chunk_size = snapblk_chunk_size(d);
 	info->on_full = snapblk_on_full(d);
 	info->nr_children = d->nr_children;
@@ -607,6 +620,8 @@ int snapblk_dev_command(u32 index, unsigned int cmd)
 		ret = -ENODEV;
 	else if (cmd == SNAPBLK_IOC_GROW)
 		ret = snapblk_grow(d);
+	else if (cmd == SNAPBLK_IOC_COMMIT)
+		ret = snapblk_commit_start(d);
 	else
 		ret = -EOPNOTSUPP;
 	mutex_unlock(&snapblk_devs_lock);

@@ -36,6 +36,7 @@
 
 /* store states recorded in the superblock */
 #define SNAPBLK_SB_STATE_ACTIVE	1
+#define SNAPBLK_SB_STATE_COMMITTING	2	/* a commit into the parent runs */
 
 /**
  * struct snapblk_disk_sb - superblock (one 4 KiB block, rest zero).

@@ -15,8 +15,13 @@
  * Flushes and FUA writes commit the store (store.c) from a worker, so
  * that one commit serves every flush that arrived while the previous one
  * ran.
+ *
+ * Reads and writes remapped to the store are counted by chunk while in
+ * flight (@ios), so that a commit (commit.c) can own a chunk, wait for
+ * them, and move the chunk into the parent without racing them.
  */
 #include <linux/blkdev.h>
+#include <linux/hash.h>
 #include <linux/highmem.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -33,10 +38,12 @@ enum snapblk_ov_src {
 };
 
 /**
- * struct snapblk_ov_io - a write on its way to the store.
+ * struct snapblk_ov_io - a bio on its way to the store.
  * @ov: the overlay.
  * @orig: the bio it serves; ends when the clone ends.
- * @chunk: the owned parent chunk.
+ * @chunk: the owned parent chunk; for a remap, the first chunk counted
+ *	in @ov->ios.
+ * @nr: for a remap, chunks counted in @ov->ios from @chunk.
  * @mask: granules that hold valid data once the write succeeds.
  * @clone: the bio sent to the store (front-padded by the bio set).
  */
@@ -44,6 +51,7 @@ struct snapblk_ov_io {
 	struct snapblk_overlay *ov;
 	struct bio *orig;
 	u64 chunk;
+	unsigned int nr;
 	u16 mask;
 	struct bio clone;
 };
@@ -63,6 +71,44 @@ static unsigned int snapblk_ov_gshift(struct snapblk_overlay *ov)
 static void snapblk_ov_put(struct snapblk_overlay *ov)
 {
 	snapblk_inflight_put(&ov->inflight, &ov->idle);
+}
+
+/**
+ * snapblk_overlay_slot() - the @ios slot that counts I/O of @chunk.
+ * @ov: the overlay.
+ * @chunk: a parent chunk.
+ *
+ * Return: the slot.
+ */
+atomic_t *snapblk_overlay_slot(struct snapblk_overlay *ov, u64 chunk)
+{
+	return &ov->ios[hash_64(chunk, ilog2(SNAPBLK_OV_SLOTS))];
+}
+
+/* Count I/O to @nr chunks from @chunk; pairs with the commit's drain. */
+static void snapblk_ov_slots_get(struct snapblk_overlay *ov, u64 chunk,
+				 unsigned int nr)
+{
+	for (; nr; nr--, chunk++)
+		atomic_inc(snapblk_overlay_slot(ov, chunk));
+	/* the commit owns a chunk, then reads its slot: it sees us, or we it */
+	smp_mb__after_atomic();
+}
+
+static void snapblk_ov_slots_put(struct snapblk_overlay *ov, u64 chunk,
+				 unsigned int nr)
+{
+	for (; nr; nr--, chunk++)
+		snapblk_inflight_put(snapblk_overlay_slot(ov, chunk), &ov->io_wait);
+}
+
+/* Chunks touched by @nr sectors from @sector. */
+static unsigned int snapblk_ov_nr_chunks(struct snapblk_overlay *ov,
+					 sector_t sector, sector_t nr)
+{
+	unsigned int shift = ov->store.chunk_sects_shift;
+
+	return ((sector + nr - 1) >> shift) - (sector >> shift) + 1;
 }
 
 /* Hand @bio to a worker through @list. */
@@ -140,6 +186,41 @@ static void snapblk_ov_remap(struct snapblk_overlay *ov, struct bio *bio,
 	submit_bio_noacct(bio);
 }
 
+static void snapblk_ov_remap_done(struct bio *clone)
+{
+	struct snapblk_ov_io *io = container_of(clone, struct snapblk_ov_io, clone);
+	struct snapblk_overlay *ov = io->ov;
+	struct bio *orig = io->orig;
+	u64 chunk = io->chunk;
+	unsigned int nr = io->nr;
+
+	if (clone->bi_status)
+		orig->bi_status = clone->bi_status;
+	bio_put(clone);
+	bio_endio(orig);
+	snapblk_ov_slots_put(ov, chunk, nr);
+}
+
+/*
+ * Send @bio to sector @to of the store through a clone that keeps the
+ * @nr chunks from @chunk counted (the caller counted them) until it ends.
+ */
+static void snapblk_ov_remap_store(struct snapblk_overlay *ov, struct bio *bio,
+				   sector_t to, u64 chunk, unsigned int nr)
+{
+	struct bio *clone = bio_alloc_clone(ov->store.dev.bdev, bio, GFP_NOIO,
+					    &ov->bs);
+	struct snapblk_ov_io *io = container_of(clone, struct snapblk_ov_io, clone);
+
+	io->ov = ov;
+	io->orig = bio;
+	io->chunk = chunk;
+	io->nr = nr;
+	clone->bi_iter.bi_sector = to;
+	clone->bi_end_io = snapblk_ov_remap_done;
+	submit_bio_noacct(clone);
+}
+
 static enum snapblk_ov_src snapblk_ov_granule_src(u64 e, unsigned int g)
 {
 	if (snapblk_e_valid(e) & BIT(g))
@@ -186,12 +267,20 @@ static sector_t snapblk_ov_read_extent(struct snapblk_overlay *ov,
 
 static void snapblk_ov_read(struct snapblk_overlay *ov, struct bio *bio)
 {
+	u64 chunk = bio->bi_iter.bi_sector >> ov->store.chunk_sects_shift;
 	enum snapblk_ov_src src;
 	sector_t to, len;
 
+	/* a store extent lies within the first chunk */
+	snapblk_ov_slots_get(ov, chunk, 1);
 	len = snapblk_ov_read_extent(ov, bio->bi_iter.bi_sector,
 				     bio_sectors(bio), &src, &to);
 	bio = snapblk_ov_front(ov, bio, len);
+	if (src == SNAPBLK_SRC_STORE) {
+		snapblk_ov_remap_store(ov, bio, to, chunk, 1);
+		return;
+	}
+	snapblk_ov_slots_put(ov, chunk, 1);
 	snapblk_ov_remap(ov, bio, src, to);
 }
 
@@ -340,6 +429,35 @@ static void snapblk_ov_fua_done(struct bio *clone)
 }
 
 /*
+ * A write to granules the store holds: remap it there (counted), and
+ * return true. False if it needs an owner (first write, or a commit owns
+ * the chunk).
+ */
+static bool snapblk_ov_write_remap(struct snapblk_overlay *ov, struct bio *bio)
+{
+	sector_t sector = bio->bi_iter.bi_sector, nr = bio_sectors(bio);
+	u64 chunk = sector >> ov->store.chunk_sects_shift;
+	unsigned int n = snapblk_ov_nr_chunks(ov, sector, nr), used;
+	sector_t to, len;
+
+	snapblk_ov_slots_get(ov, chunk, n);
+	if (READ_ONCE(ov->merging) && snapblk_owned(&ov->owners, chunk, n)) {
+		snapblk_ov_slots_put(ov, chunk, n);
+		return false;
+	}
+	len = snapblk_ov_write_extent(ov, sector, nr, &to);
+	if (!len) {
+		snapblk_ov_slots_put(ov, chunk, n);
+		return false;
+	}
+	used = snapblk_ov_nr_chunks(ov, sector, len);
+	snapblk_ov_slots_put(ov, chunk + used, n - used);
+	bio = snapblk_ov_front(ov, bio, len);
+	snapblk_ov_remap_store(ov, bio, to, chunk, used);
+	return true;
+}
+
+/*
  * A FUA write runs as a plain write through the overlay; once it has
  * completed, a commit makes it and its mapping durable before it ends.
  */
@@ -360,7 +478,6 @@ static void snapblk_ov_write(struct snapblk_overlay *ov, struct bio *bio)
 {
 	sector_t sector = bio->bi_iter.bi_sector, nr = bio_sectors(bio);
 	sector_t cs = snapblk_ov_chunk_sects(ov);
-	sector_t to, len;
 
 	if (!nr) {
 		bio_endio(bio);
@@ -370,12 +487,8 @@ static void snapblk_ov_write(struct snapblk_overlay *ov, struct bio *bio)
 		snapblk_ov_write_fua(ov, bio);
 		return;
 	}
-	len = snapblk_ov_write_extent(ov, sector, nr, &to);
-	if (len) {
-		bio = snapblk_ov_front(ov, bio, len);
-		snapblk_ov_remap(ov, bio, SNAPBLK_SRC_STORE, to);
+	if (snapblk_ov_write_remap(ov, bio))
 		return;
-	}
 	bio = snapblk_ov_front(ov, bio, min(nr, cs - (sector & (cs - 1))));
 	if (snapblk_own(&ov->owners, sector >> ov->store.chunk_sects_shift, bio))
 		snapblk_ov_write_owned(ov, bio);
@@ -605,11 +718,41 @@ static void snapblk_ov_dispatch(struct snapblk_overlay *ov, struct bio *bio)
  */
 void snapblk_overlay_submit(struct snapblk_overlay *ov, struct bio *bio)
 {
+	WRITE_ONCE(ov->nr_bios, ov->nr_bios + 1);
+	if (op_is_write(bio_op(bio)) && unlikely(READ_ONCE(ov->hold))) {
+		spin_lock_irq(&ov->lock);
+		if (ov->hold) {
+			bio_list_add(&ov->held_bios, bio);
+			spin_unlock_irq(&ov->lock);
+			return;
+		}
+		spin_unlock_irq(&ov->lock);
+	}
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		snapblk_ov_queue(ov, &ov->flush_bios, bio, &ov->flush_work);
 		return;
 	}
 	snapblk_ov_dispatch(ov, bio);
+}
+
+/**
+ * snapblk_overlay_hold() - hold new writes, or let them in again.
+ * @ov: the overlay.
+ * @hold: true to hold them.
+ */
+void snapblk_overlay_hold(struct snapblk_overlay *ov, bool hold)
+{
+	struct bio_list held = BIO_EMPTY_LIST;
+	struct bio *bio;
+
+	spin_lock_irq(&ov->lock);
+	ov->hold = hold;
+	if (!hold)
+		bio_list_merge(&held, &ov->held_bios);
+	bio_list_init(&ov->held_bios);
+	spin_unlock_irq(&ov->lock);
+	while ((bio = bio_list_pop(&held)))
+		snapblk_overlay_submit(ov, bio);
 }
 
 /**
@@ -623,7 +766,7 @@ void snapblk_overlay_submit(struct snapblk_overlay *ov, struct bio *bio)
 int snapblk_overlay_start(struct snapblk_overlay *ov, struct block_device *base,
 			  int index)
 {
-	int ret;
+	int ret, i;
 
 	ov->base = base;
 	spin_lock_init(&ov->lock);
@@ -634,6 +777,10 @@ int snapblk_overlay_start(struct snapblk_overlay *ov, struct block_device *base,
 	INIT_WORK(&ov->slow_work, snapblk_ov_slow_work);
 	atomic_set(&ov->inflight, 0);
 	init_waitqueue_head(&ov->idle);
+	for (i = 0; i < SNAPBLK_OV_SLOTS; i++)
+		atomic_set(&ov->ios[i], 0);
+	init_waitqueue_head(&ov->io_wait);
+	bio_list_init(&ov->held_bios);
 
 	ret = bioset_init(&ov->bs, BIO_POOL_SIZE,
 			  offsetof(struct snapblk_ov_io, clone),
@@ -668,7 +815,11 @@ undo_bioset:
  */
 void snapblk_overlay_stop(struct snapblk_overlay *ov)
 {
+	int i;
+
 	snapblk_inflight_drain(&ov->inflight, &ov->idle);
+	for (i = 0; i < SNAPBLK_OV_SLOTS; i++)
+		snapblk_inflight_drain(&ov->ios[i], &ov->io_wait);
 	snapblk_owners_exit(&ov->owners);
 	destroy_workqueue(ov->wq);
 	__free_pages(ov->granule_buf, get_order(1U << ov->store.granule_shift));

@@ -70,6 +70,55 @@ bool snapblk_own(struct snapblk_owners *ow, u64 chunk, struct bio *bio)
 }
 
 /**
+ * snapblk_try_own() - own @chunk for work that no bio waits on.
+ * @ow: the owners.
+ * @chunk: the chunk.
+ *
+ * Process context (may sleep for memory).
+ *
+ * Return: true if the caller now owns @chunk; false if it is owned.
+ */
+bool snapblk_try_own(struct snapblk_owners *ow, u64 chunk)
+{
+	struct snapblk_owner *new = mempool_alloc(ow->pool, GFP_NOIO);
+	bool owned;
+
+	spin_lock_irq(&ow->lock);
+	owned = snapblk_owner_find(ow, chunk);
+	if (!owned) {
+		new->chunk = chunk;
+		bio_list_init(&new->waiters);
+		hash_add(ow->owned, &new->node, chunk);
+	}
+	spin_unlock_irq(&ow->lock);
+	if (owned)
+		mempool_free(new, ow->pool);
+	return !owned;
+}
+
+/**
+ * snapblk_owned() - is any of @nr chunks from @chunk owned?
+ * @ow: the owners.
+ * @chunk: the first chunk.
+ * @nr: how many.
+ *
+ * Any context.
+ *
+ * Return: true if one of them is.
+ */
+bool snapblk_owned(struct snapblk_owners *ow, u64 chunk, unsigned int nr)
+{
+	unsigned long flags;
+	bool found = false;
+
+	spin_lock_irqsave(&ow->lock, flags);
+	for (; nr && !found; nr--, chunk++)
+		found = snapblk_owner_find(ow, chunk);
+	spin_unlock_irqrestore(&ow->lock, flags);
+	return found;
+}
+
+/**
  * snapblk_disown() - let go of @chunk; its waiters are dispatched again.
  * @ow: the owners.
  * @chunk: a chunk the caller owns.

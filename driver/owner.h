@@ -45,6 +45,8 @@ int snapblk_owners_init(struct snapblk_owners *ow, struct workqueue_struct *wq,
 			void (*dispatch)(struct bio *bio));
 void snapblk_owners_exit(struct snapblk_owners *ow);
 bool snapblk_own(struct snapblk_owners *ow, u64 chunk, struct bio *bio);
+bool snapblk_try_own(struct snapblk_owners *ow, u64 chunk);
+bool snapblk_owned(struct snapblk_owners *ow, u64 chunk, unsigned int nr);
 void snapblk_disown(struct snapblk_owners *ow, u64 chunk);
 
 #endif /* SNAPBLK_OWNER_H */

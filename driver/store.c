@@ -83,7 +83,9 @@ static int snapblk_store_alloc_maps(struct snapblk_store *st)
 	st->table.slot = bitmap_zalloc(st->table_blocks, GFP_KERNEL);
 	st->used = kvcalloc(BITS_TO_LONGS(st->data_chunks),
 			    sizeof(unsigned long), GFP_KERNEL);
-	if (!st->dirty || !st->table.slot || !st->used)
+	st->freed = kvcalloc(BITS_TO_LONGS(st->data_chunks),
+			     sizeof(unsigned long), GFP_KERNEL);
+	if (!st->dirty || !st->table.slot || !st->used || !st->freed)
 		return -ENOMEM;
 	st->table.bdev = st->dev.bdev;
 	st->table.nr_blocks = st->table_blocks;
@@ -112,7 +114,7 @@ static void snapblk_sb_fill(struct snapblk_store *st, struct snapblk_disk_sb *sb
 	sb->granule_shift = cpu_to_le32(st->granule_shift);
 	sb->parent_sectors = cpu_to_le64(st->geo.parent_sectors);
 	sb->parent_fp = cpu_to_le32(st->geo.parent_fp);
-	sb->state = cpu_to_le32(SNAPBLK_SB_STATE_ACTIVE);
+	sb->state = cpu_to_le32(st->state);
 	memcpy(sb->parent_uuid, st->geo.parent_uuid, sizeof(sb->parent_uuid));
 	sb->store_sectors = cpu_to_le64(st->store_sectors);
 	sb->nr_chunks = cpu_to_le64(st->nr_chunks);
@@ -158,6 +160,7 @@ int snapblk_store_format(struct snapblk_store *st,
 	ret = snapblk_store_alloc_maps(st);
 	if (ret)
 		return ret;
+	st->state = SNAPBLK_SB_STATE_ACTIVE;
 	generate_random_uuid(st->uuid);
 	st->crc_seed = snapblk_uuid_seed(st->uuid);
 	/* both copies, so that no older store's superblock survives */
@@ -178,8 +181,10 @@ static int snapblk_sb_parse(struct snapblk_store *st,
 
 	if (le32_to_cpu(sb->version) != SNAPBLK_FORMAT_VERSION)
 		return -EPROTONOSUPPORT;
+	st->state = le32_to_cpu(sb->state);
 	if (sb->flags || le32_to_cpu(sb->kind) != kind ||
-	    le32_to_cpu(sb->state) != SNAPBLK_SB_STATE_ACTIVE ||
+	    (st->state != SNAPBLK_SB_STATE_ACTIVE &&
+	     st->state != SNAPBLK_SB_STATE_COMMITTING) ||
 	    shift < ilog2(SNAPBLK_CHUNK_MIN) || shift > ilog2(SNAPBLK_CHUNK_MAX) ||
 	    !snapblk_name_valid(sb->name, sizeof(sb->name)) ||
 	    recorded > dev_sectors ||
@@ -308,9 +313,11 @@ void snapblk_store_release(struct snapblk_store *st)
 	bitmap_free(st->dirty);
 	bitmap_free(st->table.slot);
 	kvfree(st->used);
+	kvfree(st->freed);
 	st->dirty = NULL;
 	st->table.slot = NULL;
 	st->used = NULL;
+	st->freed = NULL;
 }
 
 /**
@@ -344,7 +351,7 @@ int snapblk_store_grow(struct snapblk_store *st)
 {
 	sector_t dev_sectors = bdev_nr_sectors(st->dev.bdev);
 	u32 old_chunks = st->data_chunks;
-	unsigned long *used, *old;
+	unsigned long *used, *freed, *old, *old_freed;
 	unsigned int noio;
 	u64 nr;
 	int ret = 0;
@@ -357,18 +364,25 @@ int snapblk_store_grow(struct snapblk_store *st)
 	nr = min_t(u64, (dev_sectors - st->data_start) >> st->chunk_sects_shift,
 		   SNAPBLK_MAX_DATA_CHUNKS);
 	used = kvcalloc(BITS_TO_LONGS(nr), sizeof(unsigned long), GFP_KERNEL);
-	if (!used) {
+	freed = kvcalloc(BITS_TO_LONGS(nr), sizeof(unsigned long), GFP_KERNEL);
+	if (!used || !freed) {
+		kvfree(used);
+		kvfree(freed);
 		ret = -ENOMEM;
 		goto unlock;
 	}
 	xa_lock_irq(&st->map);
 	bitmap_copy(used, st->used, old_chunks);
+	bitmap_copy(freed, st->freed, old_chunks);
 	old = st->used;
+	old_freed = st->freed;
 	st->used = used;
+	st->freed = freed;
 	st->data_chunks = nr;
 	st->store_sectors = dev_sectors;
 	xa_unlock_irq(&st->map);
 	kvfree(old);
+	kvfree(old_freed);
 	ret = snapblk_store_write_sb(st);
 unlock:
 	mutex_unlock(&st->commit_lock);
@@ -471,8 +485,13 @@ int snapblk_store_set(struct snapblk_store *st, u64 chunk, u64 entry)
 	return ret;
 }
 
-/* Take the dirty set: returns a bitmap the caller frees, or NULL. */
-static unsigned long *snapblk_take_dirty(struct snapblk_store *st)
+/*
+ * Take the dirty set and the data chunks freed so far (into @freed,
+ * whose size the caller holds commit_lock for): returns a bitmap the
+ * caller frees, or NULL.
+ */
+static unsigned long *snapblk_take_dirty(struct snapblk_store *st,
+					 unsigned long *freed)
 {
 	unsigned long *taken = bitmap_zalloc(st->table_blocks, GFP_NOIO);
 
@@ -481,15 +500,39 @@ static unsigned long *snapblk_take_dirty(struct snapblk_store *st)
 	xa_lock_irq(&st->map);
 	bitmap_copy(taken, st->dirty, st->table_blocks);
 	bitmap_zero(st->dirty, st->table_blocks);
+	if (freed) {
+		bitmap_copy(freed, st->freed, st->data_chunks);
+		bitmap_zero(st->freed, st->data_chunks);
+		st->nr_freed = 0;
+	}
 	xa_unlock_irq(&st->map);
 	return taken;
 }
 
 static void snapblk_give_back_dirty(struct snapblk_store *st,
-				    unsigned long *taken)
+				    unsigned long *taken, unsigned long *freed)
 {
 	xa_lock_irq(&st->map);
 	bitmap_or(st->dirty, st->dirty, taken, st->table_blocks);
+	if (freed) {
+		bitmap_or(st->freed, st->freed, freed, st->data_chunks);
+		st->nr_freed = bitmap_weight(st->freed, st->data_chunks);
+	}
+	xa_unlock_irq(&st->map);
+}
+
+/* The unmapping of @freed is on disk: the data chunks may be reused. */
+static void snapblk_release_freed(struct snapblk_store *st,
+				  unsigned long *freed)
+{
+	unsigned int n;
+
+	if (!freed)
+		return;
+	n = bitmap_weight(freed, st->data_chunks);
+	xa_lock_irq(&st->map);
+	bitmap_andnot(st->used, st->used, freed, st->data_chunks);
+	st->nr_used -= n;
 	xa_unlock_irq(&st->map);
 }
 
@@ -506,20 +549,81 @@ static void snapblk_give_back_dirty(struct snapblk_store *st,
  */
 int snapblk_store_commit(struct snapblk_store *st)
 {
-	unsigned long *taken;
+	unsigned long *taken, *freed = NULL;
+	int ret = -ENOMEM;
+
+	mutex_lock(&st->commit_lock);
+	/* unmapped data chunks exist only while a commit merges */
+	if (READ_ONCE(st->nr_freed)) {
+		freed = kvcalloc(BITS_TO_LONGS(st->data_chunks),
+				 sizeof(unsigned long), GFP_NOIO);
+		if (!freed)
+			goto unlock;
+	}
+	taken = snapblk_take_dirty(st, freed);
+	if (!taken)
+		goto undo_freed;
+	ret = snapblk_table_commit(&st->table, taken);
+	if (ret)
+		snapblk_give_back_dirty(st, taken, freed);
+	else
+		snapblk_release_freed(st, freed);
+	bitmap_free(taken);
+undo_freed:
+	kvfree(freed);
+unlock:
+	mutex_unlock(&st->commit_lock);
+	return ret;
+}
+
+/**
+ * snapblk_store_unmap() - forget the mapping of @chunk.
+ * @st: the store.
+ * @chunk: parent chunk; the caller owns it, and no I/O to its data
+ *	chunk is in flight.
+ *
+ * Its data chunk becomes free once a commit has recorded the change.
+ */
+void snapblk_store_unmap(struct snapblk_store *st, u64 chunk)
+{
+	u64 e;
+	void *v;
+
+	xa_lock_irq(&st->map);
+	v = __xa_erase(&st->map, chunk);
+	if (v) {
+		e = xa_to_value(v);
+		if (snapblk_e_chunk(e) &&
+		    !__test_and_set_bit(snapblk_e_chunk(e) - 1, st->freed))
+			st->nr_freed++;
+		__set_bit(div_u64(chunk, SNAPBLK_TB_ENTRIES), st->dirty);
+	}
+	xa_unlock_irq(&st->map);
+}
+
+/**
+ * snapblk_store_set_state() - record a state and parent fingerprint.
+ * @st: the store.
+ * @state: SNAPBLK_SB_STATE_*.
+ * @parent_fp: the fingerprint of the parent's contents.
+ *
+ * Return: 0 or a negative errno (nothing changed).
+ */
+int snapblk_store_set_state(struct snapblk_store *st, u32 state, u32 parent_fp)
+{
+	u32 old_state, old_fp;
 	int ret;
 
 	mutex_lock(&st->commit_lock);
-	taken = snapblk_take_dirty(st);
-	if (!taken) {
-		ret = -ENOMEM;
-		goto unlock;
+	old_state = st->state;
+	old_fp = st->geo.parent_fp;
+	st->state = state;
+	st->geo.parent_fp = parent_fp;
+	ret = snapblk_store_write_sb(st);
+	if (ret) {
+		st->state = old_state;
+		st->geo.parent_fp = old_fp;
 	}
-	ret = snapblk_table_commit(&st->table, taken);
-	if (ret)
-		snapblk_give_back_dirty(st, taken);
-	bitmap_free(taken);
-unlock:
 	mutex_unlock(&st->commit_lock);
 	return ret;
 }

@@ -81,16 +81,20 @@ struct snapblk_store_geo {
  * @store_sectors: sectors of the store device in use by the layout.
  * @data_chunks: chunks in the data area.
  * @map: parent chunk -> packed entry (snapblk_e_*). Its xa_lock (taken
- *	with interrupts off) also guards @dirty, @used, @nr_used and
- *	@alloc_hint.
+ *	with interrupts off) also guards @dirty, @used, @freed, @nr_freed,
+ *	@nr_used and @alloc_hint.
  * @dirty: table blocks changed since they were last committed.
  * @used: data chunks that hold a mapping.
+ * @freed: data chunks unmapped since the last commit; they stay in
+ *	@used until a commit has recorded that nothing points at them.
+ * @nr_freed: bits set in @freed.
  * @nr_used: bits set in @used.
  * @alloc_hint: where the next search for a free data chunk starts.
  * @commit_lock: serialises commits, superblock writes and grow; guards
- *	@table, @sb_generation and the geometry on grow.
+ *	@table, @sb_generation, @state and the geometry on grow.
  * @table: the mapping table on disk (slots, generation).
  * @sb_generation: generation of the last superblock write.
+ * @state: SNAPBLK_SB_STATE_* recorded in the superblock.
  */
 struct snapblk_store {
 	struct snapblk_bdev dev;
@@ -109,6 +113,8 @@ struct snapblk_store {
 	struct xarray map;
 	unsigned long *dirty;
 	unsigned long *used;
+	unsigned long *freed;
+	u32 nr_freed;
 	u32 nr_used;
 	u32 alloc_hint;
 
@@ -116,6 +122,7 @@ struct snapblk_store {
 	struct mutex commit_lock;
 	struct snapblk_table table;
 	u64 sb_generation;
+	u32 state;
 };
 
 int snapblk_store_format(struct snapblk_store *st,
@@ -129,6 +136,8 @@ int snapblk_store_map_new(struct snapblk_store *st, u64 chunk, u64 *entry);
 void snapblk_store_update(struct snapblk_store *st, u64 chunk, u64 entry);
 int snapblk_store_set(struct snapblk_store *st, u64 chunk, u64 entry);
 int snapblk_store_commit(struct snapblk_store *st);
+void snapblk_store_unmap(struct snapblk_store *st, u64 chunk);
+int snapblk_store_set_state(struct snapblk_store *st, u32 state, u32 parent_fp);
 
 int snapblk_store_rename(struct snapblk_store *st, const char *name);
 

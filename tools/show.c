@@ -71,6 +71,8 @@ const char *state_str(__u32 state)
 		return "invalid";
 	case SNAPBLK_STATE_FULL:
 		return "full";
+	case SNAPBLK_STATE_STOPPED:
+		return "stopped";
 	default:
 		return "unknown";
 	}

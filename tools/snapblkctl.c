@@ -168,7 +168,9 @@ static const struct command commands[] = {
 		.help = "Merge the delta of the overlay DEV into its parent (its base or a\n"
 			"parent overlay) in the background; DEV stays usable meanwhile. At the\n"
 			"end the parent holds DEV's view and DEV's delta is empty. Refused\n"
-			"while the parent has other children.\n\n"
+			"while the parent has other children. A commit that a crash or a\n"
+			"detach interrupted resumes on attach; after an I/O error stopped\n"
+			"it (state 'stopped'), running commit again retries.\n\n"
 			HELP_WAIT,
 		.pos = { "DEV" },
 		.nr_req = 1,
@@ -193,8 +195,8 @@ static const struct command commands[] = {
 		.synopsis = "DEV",
 		.summary = "wait until a commit or revert ends, with progress",
 		.help = "Wait until the commit or revert running on DEV ends, with its progress\n"
-			"on stderr. Exits 0 at once if none is running, and 1 if it ends with\n"
-			"the device invalid or its store full.\n",
+			"on stderr. Exits 0 at once if none is running, and 1 if an I/O error\n"
+			"stops it or it ends with the device invalid or its store full.\n",
 		.pos = { "DEV" },
 		.nr_req = 1,
 		.nr_pos = 1,

@@ -129,6 +129,10 @@ static int final_status(const char *arg, const struct snapblk_info *info,
 		return err_fail("%s: %s failed: the device is now invalid", arg, op);
 	case SNAPBLK_STATE_FULL:
 		return err_fail("%s: %s stopped: the store is full", arg, op);
+	case SNAPBLK_STATE_STOPPED:
+		return err_fail("%s: %s stopped by an I/O error (see dmesg); "
+				"run '%s %s %s' again to retry", arg, op, PROG_NAME,
+				op, arg);
 	default:
 		return err_fail("%s: %s ended in unknown state %u", arg, op, state);
 	}

@@ -45,6 +45,7 @@
 #define SNAPBLK_STATE_REVERTING		3
 #define SNAPBLK_STATE_INVALID		4
 #define SNAPBLK_STATE_FULL		5
+#define SNAPBLK_STATE_STOPPED		6	/* a commit or revert stopped by an error */
 
 /* enum snapblk_on_full: snapshot policy when its store is full. */
 #define SNAPBLK_ON_FULL_INVALIDATE	0	/* snapshot dies, origin lives */
@@ -135,7 +136,8 @@ struct snapblk_cmd {
  * @kind: SNAPBLK_KIND_*.
  * @state: SNAPBLK_STATE_*.
  * @chunk_size: bytes; 0 for an origin.
- * @progress: percent done of a running commit or revert, else 0.
+ * @progress: percent done of the running (or the last) commit or revert;
+ *	0 if none ran since the device was made.
  * @on_full: SNAPBLK_ON_FULL_* of a snapshot.
  * @nr_children: devices built directly on this one.
  * @size: device size in bytes.

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * snapblk batches: several bios in flight at once, waited for together.
+ * Commit and revert move data with them in large requests.
+ */
+#ifndef SNAPBLK_BATCH_H
+#define SNAPBLK_BATCH_H
+
+#include <linux/atomic.h>
+#include <linux/bio.h>
+#include <linux/completion.h>
+
+/**
+ * struct snapblk_batch - bios in flight and how they ended.
+ * @pending: bios not yet ended, plus one until snapblk_batch_wait().
+ * @err: first error of a bio (blk_status_t as an errno), or 0.
+ * @done: completed when @pending drops to zero.
+ */
+struct snapblk_batch {
+	atomic_t pending;
+	int err;
+	struct completion done;
+};
+
+void snapblk_batch_init(struct snapblk_batch *b);
+void snapblk_batch_add(struct snapblk_batch *b, struct block_device *bdev,
+		       sector_t sector, struct page **pages, unsigned int off,
+		       unsigned int bytes, blk_opf_t opf);
+int snapblk_batch_wait(struct snapblk_batch *b);
+bool snapblk_batch_bio(struct bio *bio);
+
+#endif /* SNAPBLK_BATCH_H */
