@@ -21,6 +21,7 @@
 #include "dev.h"
 #include "origin.h"
 #include "overlay.h"
+#include "revert.h"
 #include "snapshot.h"
 
 /* ---- checks ---- */
@@ -373,6 +374,7 @@ undo_open:
 static int snapblk_teardown_origin(struct snapblk_dev *d)
 {
 	snapblk_del_disk(d);
+	snapblk_revert_free(d);
 	snapblk_origin_stop(d->origin);
 	snapblk_orphan(d);
 	snapblk_bdev_close(&d->parent);
@@ -599,6 +601,9 @@ static int snapblk_build_snapshot(struct snapblk_dev *d, struct snapblk_create *
 	od = snapblk_find_disk(odev);
 	if (!od || od->kind != SNAPBLK_KIND_ORIGIN)
 		return -EINVAL;
+	/* a new snapshot would see the disk, not what the origin shows */
+	if (!(c->flags & SNAPBLK_CREATE_ATTACH) && snapblk_revert_holds(od))
+		return -EBUSY;
 	s = snapblk_find_exstore(od->origin, sdev);
 	/* a store in use keeps its chunk size */
 	if (s && c->chunk_size && ilog2(c->chunk_size) != s->chunk_shift)
@@ -615,6 +620,13 @@ static int snapblk_build_snapshot(struct snapblk_dev *d, struct snapblk_create *
 	ret = snapblk_snapshot_disk(d, od, s, id);
 	if (ret)
 		goto undo_snap;
+	/* a revert a crash or reboot interrupted goes on */
+	if (snapblk_exstore_snap(s, id)->flags & SNAPBLK_SNAP_REVERTING) {
+		ret = snapblk_revert_start(d);
+		if (ret)
+			pr_warn("snapblk: %s: the interrupted revert cannot resume: %d\n",
+				d->name, ret);
+	}
 	return 0;
 
 undo_snap:

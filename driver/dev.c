@@ -15,6 +15,7 @@
 #include "dev.h"
 #include "origin.h"
 #include "overlay.h"
+#include "revert.h"
 #include "snapshot.h"
 
 /* Guards the registry: snapblk_devs, snapblk_ida, names, child counts. */
@@ -183,6 +184,8 @@ static u32 snapblk_state(struct snapblk_dev *d, u32 *progress)
 	if (!progress)
 		progress = &pct;
 	*progress = 0;
+	if (snapblk_revert_state(d, &state, progress))
+		return state;
 	switch (d->kind) {
 	case SNAPBLK_KIND_OVERLAY:
 		if (snapblk_commit_state(d, &state, progress))
@@ -519,6 +522,8 @@ static int snapblk_start_removal(struct snapblk_dev *d)
 	return ret;
 }
 
+static int snapblk_remove(struct snapblk_dev *d, bool discard);
+
 /**
  * snapblk_dev_remove() - SNAPBLK_IOC_REMOVE: detach or delete a device.
  * @index: N of /dev/snapblkN.
@@ -532,11 +537,33 @@ static int snapblk_start_removal(struct snapblk_dev *d)
 int snapblk_dev_remove(u32 index, bool discard)
 {
 	struct snapblk_dev *d;
-	int ret;
 
 	mutex_lock(&snapblk_devs_lock);
 	d = snapblk_find(index);
-	ret = d ? snapblk_start_removal(d) : -ENODEV;
+	if (!d || snapblk_revert_holds(d)) {
+		mutex_unlock(&snapblk_devs_lock);
+		return d ? -EBUSY : -ENODEV;
+	}
+	return snapblk_remove(d, discard);
+}
+
+/**
+ * snapblk_dev_remove_reverted() - delete a snapshot whose revert ended.
+ * @d: the snapshot.
+ *
+ * Return: as snapblk_dev_remove().
+ */
+int snapblk_dev_remove_reverted(struct snapblk_dev *d)
+{
+	mutex_lock(&snapblk_devs_lock);
+	return snapblk_remove(d, true);
+}
+
+/* Remove @d; called with snapblk_devs_lock held, which it releases. */
+static int snapblk_remove(struct snapblk_dev *d, bool discard)
+{
+	int ret = snapblk_start_removal(d);
+
 	if (ret) {
 		mutex_unlock(&snapblk_devs_lock);
 		return ret;
@@ -622,6 +649,8 @@ int snapblk_dev_command(u32 index, unsigned int cmd)
 		ret = snapblk_grow(d);
 	else if (cmd == SNAPBLK_IOC_COMMIT)
 		ret = snapblk_commit_start(d);
+	else if (cmd == SNAPBLK_IOC_REVERT)
+		ret = snapblk_revert_start(d);
 	else
 		ret = -EOPNOTSUPP;
 	mutex_unlock(&snapblk_devs_lock);

@@ -15,7 +15,7 @@
 #define SNAPBLK_VERSION		"0.1.0"
 #define SNAPBLK_FEATURES	(SNAPBLK_FEAT_OVERLAY | SNAPBLK_FEAT_ORIGIN | \
 				 SNAPBLK_FEAT_SNAPSHOT | SNAPBLK_FEAT_GROW | \
-				 SNAPBLK_FEAT_COMMIT)
+				 SNAPBLK_FEAT_COMMIT | SNAPBLK_FEAT_REVERT)
 
 /* minors per disk: the whole disk and 15 partitions */
 #define SNAPBLK_MINORS		16
@@ -71,6 +71,7 @@ void snapblk_dev_exit(void);
 
 int snapblk_dev_create(struct snapblk_create *c);
 int snapblk_dev_remove(u32 index, bool discard);
+int snapblk_dev_remove_reverted(struct snapblk_dev *d);
 int snapblk_dev_info(struct snapblk_info *info);
 int snapblk_dev_command(u32 index, unsigned int cmd);
 void snapblk_dev_dispatch(struct bio *bio);

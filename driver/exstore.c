@@ -89,7 +89,8 @@ static void snapblk_desc_build(void *owner, void *buf, u32 block, u64 gen)
 		d[j].first = cpu_to_le32(v->first);
 		d[j].last = cpu_to_le32(v->last);
 		d[j].flags = cpu_to_le32(SNAPBLK_DESC_USED |
-					 (v->private ? SNAPBLK_DESC_PRIVATE : 0));
+					 (v->private ? SNAPBLK_DESC_PRIVATE : 0) |
+					 (v->done ? SNAPBLK_DESC_DONE : 0));
 	}
 	rcu_read_unlock();
 	snapblk_tb_seal(s->crc_seed, buf, block, gen);
@@ -173,8 +174,10 @@ static void snapblk_exstore_update_latest(struct snapblk_exstore *s)
 	u32 latest = 0;
 	int i;
 
+	/* a snapshot being reverted needs no more copies: it goes away */
 	for (i = 0; i < SNAPBLK_MAX_SNAPS; i++)
-		if (s->snaps[i].id && !(s->snaps[i].flags & SNAPBLK_SNAP_INVALID))
+		if (s->snaps[i].id && !(s->snaps[i].flags &
+					(SNAPBLK_SNAP_INVALID | SNAPBLK_SNAP_REVERTING)))
 			latest = max(latest, s->snaps[i].id);
 	spin_lock(&s->lock);
 	s->latest = latest;
@@ -221,7 +224,7 @@ undo_maps:
 static int snapblk_ssb_parse_snaps(struct snapblk_exstore *s,
 				   struct snapblk_disk_ssb *sb)
 {
-	int i, j;
+	int i, j, reverting = 0;
 
 	for (i = 0; i < SNAPBLK_MAX_SNAPS; i++) {
 		struct snapblk_disk_snap *d = &sb->snaps[i];
@@ -242,6 +245,9 @@ static int snapblk_ssb_parse_snaps(struct snapblk_exstore *s,
 		for (j = 0; j < i; j++)
 			if (s->snaps[j].id == m->id)
 				return -EINVAL;
+		/* one revert at a time: DONE marks belong to it */
+		if ((flags & SNAPBLK_SNAP_REVERTING) && reverting++)
+			return -EINVAL;
 		m->flags = flags;
 		m->created = le64_to_cpu(d->created);
 		memcpy(m->name, d->name, sizeof(m->name));
@@ -364,23 +370,30 @@ static int snapblk_desc_parse(struct snapblk_exstore *s, void *buf, u32 b)
 			.first = le32_to_cpu(d[j].first),
 			.last = le32_to_cpu(d[j].last),
 			.private = !!(flags & SNAPBLK_DESC_PRIVATE),
+			.done = !!(flags & SNAPBLK_DESC_DONE),
 		};
 		u64 chunk = le64_to_cpu(d[j].chunk);
+		bool stale;
 
 		if (!flags)
 			continue;
 		if (loc >= s->data_chunks || d[j].reserved ||
-		    flags & ~(SNAPBLK_DESC_USED | SNAPBLK_DESC_PRIVATE) ||
+		    flags & ~(SNAPBLK_DESC_USED | SNAPBLK_DESC_PRIVATE |
+			      SNAPBLK_DESC_DONE) ||
 		    !(flags & SNAPBLK_DESC_USED) || chunk >= nr_chunks ||
 		    !v.first || v.first > v.last || v.last >= s->next_id ||
 		    (v.private && v.first != v.last))
 			return -EUCLEAN;
 		if (!snapblk_snap_live(s, v.first, v.last))
 			continue;	/* its snapshots were deleted: free */
+		/* the mark of a revert that has ended: cleared at the next commit */
+		stale = v.done && !snapblk_exstore_reverting(s);
+		if (stale)
+			v.done = 0;
 		ret = snapblk_ver_insert(s, chunk, &v);
 		if (ret)
 			return ret;
-		snapblk_mark_used(s, loc, false);
+		snapblk_mark_used(s, loc, stale);
 	}
 	return 0;
 }
@@ -568,24 +581,35 @@ unsigned int snapblk_exstore_nr_snaps(struct snapblk_exstore *s)
 	return n;
 }
 
-/* Drop the versions of @chunk that serve no snapshot any more. */
+/*
+ * Drop the versions of @chunk that serve no snapshot any more; with
+ * @undone, also the marks of a revert that ended.
+ */
 static void snapblk_prune_chunk(struct snapblk_exstore *s, u64 chunk,
-				struct snapblk_verlist *vl)
+				struct snapblk_verlist *vl, bool undone)
 {
 	struct snapblk_verlist *new;
+	bool changed = false;
 	u32 i, keep = 0;
 
 	new = kmalloc(struct_size(new, v, vl->nr), GFP_NOIO | __GFP_NOFAIL);
 	for (i = 0; i < vl->nr; i++) {
 		struct snapblk_ver *v = &vl->v[i];
 
-		if (snapblk_snap_live(s, v->first, v->last)) {
-			new->v[keep++] = *v;
+		if (!snapblk_snap_live(s, v->first, v->last)) {
+			snapblk_exstore_free(s, v->loc);
+			changed = true;
 			continue;
 		}
-		snapblk_exstore_free(s, v->loc);
+		new->v[keep] = *v;
+		if (undone && v->done) {
+			new->v[keep].done = 0;
+			snapblk_mark_used(s, v->loc, true);
+			changed = true;
+		}
+		keep++;
 	}
-	if (keep == vl->nr) {
+	if (!changed) {
 		kfree(new);
 		return;
 	}
@@ -611,6 +635,7 @@ int snapblk_exstore_del_snap(struct snapblk_exstore *s, u32 id)
 	struct snapblk_snapmeta *m;
 	struct snapblk_verlist *vl;
 	unsigned long chunk;
+	bool undone;
 	int ret;
 
 	mutex_lock(&s->meta_lock);
@@ -618,6 +643,7 @@ int snapblk_exstore_del_snap(struct snapblk_exstore *s, u32 id)
 	ret = -ENOENT;
 	if (!m)
 		goto unlock;
+	undone = m->flags & SNAPBLK_SNAP_REVERTING;
 	m->id = 0;
 	ret = snapblk_exstore_write_sb(s);
 	if (ret) {
@@ -628,7 +654,7 @@ int snapblk_exstore_del_snap(struct snapblk_exstore *s, u32 id)
 	snapblk_exstore_update_latest(s);
 	/* the superblock no longer names @id: its chunks may be reused */
 	xa_for_each(&s->vers, chunk, vl)
-		snapblk_prune_chunk(s, chunk, vl);
+		snapblk_prune_chunk(s, chunk, vl, undone);
 unlock:
 	mutex_unlock(&s->meta_lock);
 	return ret;
@@ -711,6 +737,135 @@ bool snapblk_exstore_lookup(struct snapblk_exstore *s, u64 chunk, u32 id,
 	}
 	rcu_read_unlock();
 	return found;
+}
+
+/**
+ * snapblk_exstore_start_revert() - record that snapshot @id is being
+ *	copied back into the origin.
+ * @s: the store; the origin is frozen.
+ * @id: the snapshot.
+ *
+ * Return: 0 (also if it already was); -ENOENT; -EINVAL for an invalid
+ * snapshot; -EBUSY if another snapshot of @s is being reverted; errno.
+ */
+int snapblk_exstore_start_revert(struct snapblk_exstore *s, u32 id)
+{
+	struct snapblk_snapmeta *m;
+	u32 other;
+	int ret = 0;
+
+	mutex_lock(&s->meta_lock);
+	m = snapblk_exstore_snap(s, id);
+	other = snapblk_exstore_reverting(s);
+	if (!m)
+		ret = -ENOENT;
+	else if (m->flags & SNAPBLK_SNAP_INVALID)
+		ret = -EINVAL;
+	else if (other && other != id)
+		ret = -EBUSY;
+	if (ret || other == id)
+		goto unlock;
+	m->flags |= SNAPBLK_SNAP_REVERTING;
+	ret = snapblk_exstore_write_sb(s);
+	if (ret)
+		m->flags &= ~SNAPBLK_SNAP_REVERTING;
+	snapblk_exstore_update_latest(s);
+unlock:
+	mutex_unlock(&s->meta_lock);
+	return ret;
+}
+
+/**
+ * snapblk_exstore_reverting() - the snapshot being reverted, if any.
+ * @s: the store.
+ *
+ * Return: its id, or 0.
+ */
+u32 snapblk_exstore_reverting(struct snapblk_exstore *s)
+{
+	int i;
+
+	for (i = 0; i < SNAPBLK_MAX_SNAPS; i++)
+		if (s->snaps[i].id &&
+		    (READ_ONCE(s->snaps[i].flags) & SNAPBLK_SNAP_REVERTING))
+			return s->snaps[i].id;
+	return 0;
+}
+
+/**
+ * snapblk_exstore_revert_pending() - must chunk @chunk of snapshot @id
+ *	still be copied back into the origin?
+ * @s: the store.
+ * @chunk: origin chunk.
+ * @id: the snapshot being reverted.
+ * @loc: out: the data chunk that holds its contents.
+ *
+ * Return: true if the store holds the chunk for @id and it was not
+ * copied back yet.
+ */
+bool snapblk_exstore_revert_pending(struct snapblk_exstore *s, u64 chunk,
+				    u32 id, u32 *loc)
+{
+	struct snapblk_verlist *vl;
+	struct snapblk_ver *found = NULL;
+	bool pending = false;
+	u32 i;
+
+	rcu_read_lock();
+	vl = xa_load(&s->vers, chunk);
+	for (i = 0; vl && i < vl->nr; i++) {
+		struct snapblk_ver *v = &vl->v[i];
+
+		if (id < v->first || id > v->last)
+			continue;
+		found = v;
+		if (v->private)
+			break;
+	}
+	if (found) {
+		*loc = found->loc;
+		pending = !found->done;
+	}
+	rcu_read_unlock();
+	return pending;
+}
+
+/**
+ * snapblk_exstore_mark_done() - the version in @loc is copied back.
+ * @s: the store.
+ * @chunk: its origin chunk.
+ * @loc: its data chunk.
+ *
+ * Durable with the next commit.
+ *
+ * Return: 0, -ENOENT if there is no such version, or -ENOMEM.
+ */
+int snapblk_exstore_mark_done(struct snapblk_exstore *s, u64 chunk, u32 loc)
+{
+	struct snapblk_verlist *old, *new;
+	struct snapblk_ver *v;
+	int ret = -ENOENT;
+
+	mutex_lock(&s->meta_lock);
+	old = xa_load(&s->vers, chunk);
+	if (!snapblk_ver_at(old, loc))
+		goto unlock;
+	ret = -ENOMEM;
+	new = kmemdup(old, struct_size(old, v, old->nr), GFP_NOIO);
+	if (!new)
+		goto unlock;
+	v = snapblk_ver_at(new, loc);
+	v->done = 1;
+	ret = xa_err(xa_store(&s->vers, chunk, new, GFP_NOIO));
+	if (ret) {
+		kfree(new);
+		goto unlock;
+	}
+	kfree_rcu(old, rcu);
+	snapblk_mark_used(s, loc, true);
+unlock:
+	mutex_unlock(&s->meta_lock);
+	return ret;
 }
 
 /**

@@ -31,12 +31,15 @@ struct snapblk_dev;
  * @first: first snapshot id it serves.
  * @last: last snapshot id it serves.
  * @private: it holds writes through snapshot @first (== @last).
+ * @done: a revert to a snapshot it serves has copied it back into the
+ *	origin (only one snapshot of a store is reverted at a time).
  */
 struct snapblk_ver {
 	u32 loc;
 	u32 first;
 	u32 last;
-	u32 private;
+	u16 private;
+	u16 done;
 };
 
 /**
@@ -162,6 +165,11 @@ static inline bool snapblk_exstore_find(struct snapblk_exstore *s, u64 chunk,
 	return snapblk_exstore_lookup(s, chunk, id, false, loc);
 }
 
+int snapblk_exstore_start_revert(struct snapblk_exstore *s, u32 id);
+u32 snapblk_exstore_reverting(struct snapblk_exstore *s);
+bool snapblk_exstore_revert_pending(struct snapblk_exstore *s, u64 chunk,
+				    u32 id, u32 *loc);
+int snapblk_exstore_mark_done(struct snapblk_exstore *s, u64 chunk, u32 loc);
 bool snapblk_exstore_find_private(struct snapblk_exstore *s, u64 chunk,
 				  u32 id, u32 *loc);
 u32 snapblk_exstore_copied(struct snapblk_exstore *s, u64 chunk);

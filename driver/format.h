@@ -138,8 +138,10 @@ struct snapblk_disk_entry {
 #define SNAPBLK_SNAP_LIVE		BIT(0)
 #define SNAPBLK_SNAP_INVALID		BIT(1)
 #define SNAPBLK_SNAP_BLOCK_WRITES	BIT(2)
+#define SNAPBLK_SNAP_REVERTING		BIT(3)	/* being copied back into the origin */
 #define SNAPBLK_SNAP_FLAGS \
-	(SNAPBLK_SNAP_LIVE | SNAPBLK_SNAP_INVALID | SNAPBLK_SNAP_BLOCK_WRITES)
+	(SNAPBLK_SNAP_LIVE | SNAPBLK_SNAP_INVALID | SNAPBLK_SNAP_BLOCK_WRITES | \
+	 SNAPBLK_SNAP_REVERTING)
 
 /**
  * struct snapblk_disk_snap - one snapshot of a snapshot store.
@@ -205,6 +207,7 @@ struct snapblk_disk_ssb {
 /* snapblk_disk_desc.flags */
 #define SNAPBLK_DESC_USED	BIT(0)	/* holds a preserved chunk */
 #define SNAPBLK_DESC_PRIVATE	BIT(1)	/* written through snapshot @first */
+#define SNAPBLK_DESC_DONE	BIT(2)	/* copied back for the reverting snapshot */
 
 /**
  * struct snapblk_disk_desc - what one data chunk of a snapshot store holds.

@@ -17,6 +17,7 @@
  * snapshots' policy: invalidate them, or fail the write.
  */
 #include <linux/blkdev.h>
+#include <linux/delay.h>
 #include <linux/hash.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -24,6 +25,7 @@
 #include "dev.h"
 #include "inflight.h"
 #include "origin.h"
+#include "revert.h"
 
 /**
  * struct snapblk_cow_part - the copy of one chunk into one store.
@@ -47,6 +49,8 @@ struct snapblk_cow_part {
  * @work: reads the chunk and writes the copies.
  * @pending: parts not yet committed, plus one while @work runs.
  * @fail: the write must fail (a block-writes snapshot lacks space).
+ * @done: without @bio (a revert copies the chunk back): completed at
+ *	the end instead of sending a write.
  * @nr: parts in @parts.
  * @parts: one per store that needs the chunk.
  */
@@ -57,6 +61,7 @@ struct snapblk_cow {
 	struct work_struct work;
 	atomic_t pending;
 	bool fail;
+	struct completion *done;
 	unsigned int nr;
 	struct snapblk_cow_part parts[];
 };
@@ -115,6 +120,31 @@ static void snapblk_origin_pass(struct snapblk_origin *o, struct bio *bio,
 	submit_bio_noacct(clone);
 }
 
+/**
+ * snapblk_origin_redirect() - send @bio to @sector of @bdev through a
+ *	clone, and drop one from @count when it ends.
+ * @o: the origin.
+ * @bio: the bio.
+ * @bdev: where it goes.
+ * @sector: where on @bdev.
+ * @count: a counter the caller raised, dropped on @o->wait.
+ */
+void snapblk_origin_redirect(struct snapblk_origin *o, struct bio *bio,
+			     struct block_device *bdev, sector_t sector,
+			     atomic_t *count)
+{
+	struct bio *clone = bio_alloc_clone(bdev, bio, GFP_NOIO, &o->bs);
+	struct snapblk_origin_io *io = container_of(clone, struct snapblk_origin_io,
+						    clone);
+
+	io->o = o;
+	io->orig = bio;
+	io->slot = count;
+	clone->bi_iter.bi_sector = sector;
+	clone->bi_end_io = snapblk_origin_clone_done;
+	submit_bio_noacct(clone);
+}
+
 /* Does chunk @chunk need a copy into @s before it is overwritten? */
 static bool snapblk_cow_needed(struct snapblk_exstore *s, u64 chunk, u32 *first,
 			       u32 *last)
@@ -150,6 +180,11 @@ static void snapblk_cow_finish(struct snapblk_cow *cow)
 	 */
 	smp_mb();
 	wait_event(o->wait, !atomic_read(slot));
+	if (!bio) {
+		/* the caller owns the chunk and frees @cow */
+		complete(cow->done);
+		return;
+	}
 	snapblk_disown(&o->owners, cow->chunk);
 	if (cow->fail) {
 		bio_io_error(bio);
@@ -274,19 +309,15 @@ static void snapblk_store_commit_work(struct work_struct *work)
 	memalloc_noio_restore(noio);
 }
 
-/* An owned write to @chunk: start its copy-outs, or let it go. */
-static void snapblk_origin_cow(struct snapblk_origin *o, struct bio *bio,
-			       u64 chunk)
+/* A copy-out of @chunk into the @n stores that need it, not started. */
+static struct snapblk_cow *snapblk_cow_make(struct snapblk_origin *o,
+					    struct bio *bio, u64 chunk,
+					    unsigned int n)
 {
-	unsigned int n = snapblk_cow_count(o, chunk), i = 0;
 	struct snapblk_exstore *s;
 	struct snapblk_cow *cow;
+	unsigned int i = 0;
 
-	if (!n) {
-		snapblk_disown(&o->owners, chunk);
-		snapblk_origin_pass(o, bio, NULL);
-		return;
-	}
 	cow = kzalloc(struct_size(cow, parts, n), GFP_NOIO | __GFP_NOFAIL);
 	cow->o = o;
 	cow->chunk = chunk;
@@ -305,7 +336,48 @@ static void snapblk_origin_cow(struct snapblk_origin *o, struct bio *bio,
 	/* a snapshot may have become invalid meanwhile: fewer, never more */
 	cow->nr = i;
 	INIT_WORK(&cow->work, snapblk_cow_work);
+	return cow;
+}
+
+/* An owned write to @chunk: start its copy-outs, or let it go. */
+static void snapblk_origin_cow(struct snapblk_origin *o, struct bio *bio,
+			       u64 chunk)
+{
+	unsigned int n = snapblk_cow_count(o, chunk);
+
+	if (!n) {
+		snapblk_disown(&o->owners, chunk);
+		snapblk_origin_pass(o, bio, NULL);
+		return;
+	}
+	queue_work(o->wq, &snapblk_cow_make(o, bio, chunk, n)->work);
+}
+
+/**
+ * snapblk_origin_copy_out() - copy @chunk into every store that needs
+ *	it before it is overwritten, and wait for that.
+ * @o: the origin.
+ * @chunk: a chunk the caller owns.
+ *
+ * Return: 0 once the copies are durable; -EIO if one could not be made
+ * and a block-writes snapshot needed it.
+ */
+int snapblk_origin_copy_out(struct snapblk_origin *o, u64 chunk)
+{
+	DECLARE_COMPLETION_ONSTACK(done);
+	unsigned int n = snapblk_cow_count(o, chunk);
+	struct snapblk_cow *cow;
+	int ret;
+
+	if (!n)
+		return 0;
+	cow = snapblk_cow_make(o, NULL, chunk, n);
+	cow->done = &done;
 	queue_work(o->wq, &cow->work);
+	wait_for_completion(&done);
+	ret = cow->fail ? -EIO : 0;
+	kfree(cow);
+	return ret;
 }
 
 /* Hold @bio while the origin is frozen; false if it is not (any more). */
@@ -325,9 +397,31 @@ static bool snapblk_origin_hold(struct snapblk_origin *o, struct bio *bio)
 	return held;
 }
 
+/**
+ * snapblk_origin_front() - cut @bio at the end of its first chunk.
+ * @o: the origin; it has snapshot stores.
+ * @bio: the bio.
+ *
+ * Return: the first piece; the rest is submitted again.
+ */
+struct bio *snapblk_origin_front(struct snapblk_origin *o, struct bio *bio)
+{
+	sector_t cs = 1ULL << (o->chunk_shift - SECTOR_SHIFT);
+	sector_t sector = bio->bi_iter.bi_sector;
+	sector_t len = min_t(sector_t, bio_sectors(bio), cs - (sector & (cs - 1)));
+	struct bio *split;
+
+	if (len >= bio_sectors(bio))
+		return bio;
+	split = bio_split(bio, len, GFP_NOIO, &o->bs);
+	bio_chain(split, bio);
+	submit_bio_noacct(bio);
+	return split;
+}
+
 static void snapblk_origin_write(struct snapblk_origin *o, struct bio *bio)
 {
-	sector_t sector = bio->bi_iter.bi_sector, cs, len;
+	sector_t sector = bio->bi_iter.bi_sector;
 	u64 chunk;
 
 	atomic_inc(&o->writes);
@@ -341,16 +435,11 @@ static void snapblk_origin_write(struct snapblk_origin *o, struct bio *bio)
 		snapblk_origin_pass(o, bio, NULL);
 		return;
 	}
-	cs = 1ULL << (o->chunk_shift - SECTOR_SHIFT);
-	len = min_t(sector_t, bio_sectors(bio), cs - (sector & (cs - 1)));
-	if (len < bio_sectors(bio)) {
-		struct bio *split = bio_split(bio, len, GFP_NOIO, &o->bs);
-
-		bio_chain(split, bio);
-		submit_bio_noacct(bio);
-		bio = split;
-	}
+	bio = snapblk_origin_front(o, bio);
 	chunk = sector >> (o->chunk_shift - SECTOR_SHIFT);
+	if (unlikely(READ_ONCE(o->revert)) &&
+	    snapblk_revert_write(o->revert, bio, chunk))
+		return;
 	if (!snapblk_cow_count(o, chunk)) {
 		snapblk_origin_pass(o, bio, NULL);
 		return;
@@ -374,6 +463,8 @@ void snapblk_origin_submit(struct snapblk_origin *o, struct bio *bio)
 		snapblk_origin_write(o, bio);
 		return;
 	}
+	if (unlikely(READ_ONCE(o->revert)) && snapblk_revert_read(o->revert, bio))
+		return;
 	bio_set_dev(bio, o->bdev);
 	submit_bio_noacct(bio);
 }
@@ -474,6 +565,34 @@ void snapblk_origin_del_store(struct snapblk_origin *o, struct snapblk_exstore *
 	list_del_init(&s->node);
 	if (list_empty(&o->stores))
 		o->chunk_shift = 0;
+}
+
+/**
+ * snapblk_origin_enter() - count the caller as a write in the origin,
+ *	once it is not frozen; taking a snapshot then waits for it.
+ * @o: the origin.
+ */
+void snapblk_origin_enter(struct snapblk_origin *o)
+{
+	for (;;) {
+		atomic_inc(&o->writes);
+		/* pairs with snapblk_origin_freeze() */
+		smp_mb__after_atomic();
+		if (!READ_ONCE(o->frozen))
+			return;
+		snapblk_origin_put_write(o);
+		usleep_range(1000, 2000);
+	}
+}
+
+/**
+ * snapblk_origin_leave() - end what snapblk_origin_enter() counted, or
+ *	the count of a write that waits elsewhere.
+ * @o: the origin.
+ */
+void snapblk_origin_leave(struct snapblk_origin *o)
+{
+	snapblk_origin_put_write(o);
 }
 
 /**

@@ -22,6 +22,8 @@
 
 #define SNAPBLK_READ_SLOTS	64
 
+struct snapblk_revert;
+
 /**
  * struct snapblk_origin - an origin's I/O state.
  * @bdev: the disk it wraps.
@@ -44,6 +46,8 @@
  * @noio: memalloc_noio_save() cookie of the task that froze it.
  * @reads: snapshot reads served from the origin in flight, by chunk hash;
  *	a copy-out waits for its slot before the origin write goes on.
+ * @revert: the revert of this origin, if one ran since it was made
+ *	(revert.c); set under the device registry lock while frozen.
  */
 struct snapblk_origin {
 	struct block_device *bdev;
@@ -61,6 +65,7 @@ struct snapblk_origin {
 	struct bio_list frozen_bios;
 	unsigned int noio;
 	atomic_t reads[SNAPBLK_READ_SLOTS];
+	struct snapblk_revert *revert;
 };
 
 int snapblk_origin_start(struct snapblk_origin *o, struct block_device *bdev,
@@ -74,5 +79,12 @@ void snapblk_origin_del_store(struct snapblk_origin *o, struct snapblk_exstore *
 void snapblk_origin_read_origin(struct snapblk_origin *o, struct bio *bio,
 				struct snapblk_exstore *s, u32 id);
 unsigned int snapblk_origin_nr_stores(struct snapblk_origin *o);
+int snapblk_origin_copy_out(struct snapblk_origin *o, u64 chunk);
+void snapblk_origin_enter(struct snapblk_origin *o);
+void snapblk_origin_leave(struct snapblk_origin *o);
+struct bio *snapblk_origin_front(struct snapblk_origin *o, struct bio *bio);
+void snapblk_origin_redirect(struct snapblk_origin *o, struct bio *bio,
+			     struct block_device *bdev, sector_t sector,
+			     atomic_t *count);
 
 #endif /* SNAPBLK_ORIGIN_H */
