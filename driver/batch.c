@@ -7,6 +7,7 @@
  * requests in flight instead of one synchronous request at a time.
  */
 #include <linux/blkdev.h>
+#include <linux/delay.h>
 
 #include "batch.h"
 
@@ -110,4 +111,23 @@ int snapblk_batch_wait(struct snapblk_batch *b)
 bool snapblk_batch_bio(struct bio *bio)
 {
 	return bio->bi_end_io == snapblk_batch_end_io;
+}
+
+/**
+ * snapblk_batch_yield() - let users' I/O go first after a batch.
+ * @seen: the users' bio count at the last call; updated.
+ * @count: the users' bio count now.
+ * @t0: jiffies when the batch began.
+ *
+ * A background copy (commit, revert) calls this after each batch: if
+ * users sent bios meanwhile, it sleeps as long as the batch took, so
+ * that the copy takes at most about half of the device's time.
+ */
+void snapblk_batch_yield(unsigned long *seen, unsigned long count,
+			 unsigned long t0)
+{
+	if (count == *seen)
+		return;
+	*seen = count;
+	msleep(jiffies_to_msecs(jiffies - t0) + 1);
 }

@@ -28,5 +28,7 @@ void snapblk_batch_add(struct snapblk_batch *b, struct block_device *bdev,
 		       unsigned int bytes, blk_opf_t opf);
 int snapblk_batch_wait(struct snapblk_batch *b);
 bool snapblk_batch_bio(struct bio *bio);
+void snapblk_batch_yield(unsigned long *seen, unsigned long count,
+			 unsigned long t0);
 
 #endif /* SNAPBLK_BATCH_H */

@@ -213,17 +213,6 @@ static void snapblk_merge_progress(struct snapblk_merge *m)
 		   min_t(u64, 99, div64_u64(m->done * 100, m->done + left + 1)));
 }
 
-/* Users did I/O during the batch: leave them as much time as it took. */
-static void snapblk_merge_yield(struct snapblk_merge *m, unsigned long t0)
-{
-	unsigned long seen = READ_ONCE(m->ov->nr_bios);
-
-	if (seen == m->seen)
-		return;
-	m->seen = seen;
-	msleep(jiffies_to_msecs(jiffies - t0) + 1);
-}
-
 /* Everything is merged: record the state and the updated parent. */
 static int snapblk_merge_finish(struct snapblk_merge *m)
 {
@@ -279,7 +268,7 @@ static void snapblk_merge_work(struct work_struct *work)
 			if (ret)
 				break;
 			snapblk_merge_progress(m);
-			snapblk_merge_yield(m, t0);
+			snapblk_batch_yield(&m->seen, READ_ONCE(ov->nr_bios), t0);
 			continue;
 		}
 		if (xa_empty(&ov->store.map)) {

@@ -459,6 +459,7 @@ static void snapblk_origin_write(struct snapblk_origin *o, struct bio *bio)
  */
 void snapblk_origin_submit(struct snapblk_origin *o, struct bio *bio)
 {
+	WRITE_ONCE(o->nr_bios, o->nr_bios + 1);
 	if (op_is_write(bio_op(bio)) || (bio->bi_opf & REQ_PREFLUSH)) {
 		snapblk_origin_write(o, bio);
 		return;

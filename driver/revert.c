@@ -59,6 +59,7 @@
  * @locs: where the snapshot keeps them, or SNAPBLK_NO_LOC.
  * @bios: the urgent writes of this batch.
  * @pages: buffer for @max chunks.
+ * @seen: @o->nr_bios at the last batch, to notice users' I/O.
  */
 struct snapblk_revert {
 	struct snapblk_origin *o;
@@ -86,6 +87,7 @@ struct snapblk_revert {
 	u32 *locs;
 	struct bio_list bios;
 	struct page **pages;
+	unsigned long seen;
 };
 
 static u64 snapblk_revert_nr_chunks(struct snapblk_revert *rv)
@@ -372,6 +374,7 @@ static void snapblk_revert_work(struct work_struct *work)
 	rv->cursor = 0;
 	rv->total = snapblk_revert_left(rv);
 	for (;;) {
+		unsigned long t0 = jiffies;
 		bool more = snapblk_revert_pick(rv);
 
 		if (rv->nr) {
@@ -379,6 +382,10 @@ static void snapblk_revert_work(struct work_struct *work)
 			if (ret)
 				break;
 			snapblk_revert_progress(rv);
+			/* writes that wait for the copy back must not wait more */
+			if (bio_list_empty(&rv->urgent))
+				snapblk_batch_yield(&rv->seen,
+						    READ_ONCE(rv->o->nr_bios), t0);
 			continue;
 		}
 		if (more)
