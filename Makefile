@@ -46,6 +46,7 @@ check:
 
 bench:
 	scripts/bench
+	scripts/bench-merge
 
 lint:
 	scripts/lint

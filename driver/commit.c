@@ -198,8 +198,12 @@ static int snapblk_merge_batch(struct snapblk_merge *m)
 		snapblk_merge_drain(m);
 		ret = snapblk_store_commit(st);
 	}
-	if (!ret)
+	if (!ret) {
 		m->done += m->nr;
+		/* the freed data chunks take writes again */
+		if (READ_ONCE(st->nr_used) < st->data_chunks)
+			WRITE_ONCE(m->ov->full, false);
+	}
 	for (i = 0; i < m->nr; i++)
 		snapblk_disown(&m->ov->owners, m->chunks[i]);
 	return ret;

@@ -496,8 +496,9 @@ static int snapblk_revert_activate(struct snapblk_revert *rv,
  * @d: the snapshot; the caller holds snapblk_devs_lock.
  *
  * Return: 0 once the origin shows the snapshot; -EINVAL if @d is not a
- * valid snapshot; -EBUSY if it is open or a revert of its origin runs;
- * -ENOMEM; or the errno of recording the revert.
+ * valid snapshot; -EBUSY if it is open, a revert of its origin runs, or
+ * overlays read through the origin (their views would change); -ENOMEM;
+ * or the errno of recording the revert.
  */
 int snapblk_revert_start(struct snapblk_dev *d)
 {
@@ -517,6 +518,8 @@ int snapblk_revert_start(struct snapblk_dev *d)
 	}
 	if (snapblk_snapshot_invalid(d->snap))
 		return -EINVAL;
+	if (d->parent_dev->nr_readers)
+		return -EBUSY;
 	ret = snapblk_revert_claim(d);
 	if (ret)
 		return ret;
