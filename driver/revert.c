@@ -496,8 +496,9 @@ static int snapblk_revert_activate(struct snapblk_revert *rv,
  * @d: the snapshot; the caller holds snapblk_devs_lock.
  *
  * Return: 0 once the origin shows the snapshot; -EINVAL if @d is not a
- * valid snapshot; -EBUSY if it is open, a revert of its origin runs, or
- * overlays read through the origin (their views would change); -ENOMEM;
+ * valid snapshot; -EBUSY if it is open or has children, a revert of its
+ * origin runs, or overlays read through the origin (their views would
+ * change); -ENOMEM;
  * or the errno of recording the revert.
  */
 int snapblk_revert_start(struct snapblk_dev *d)
@@ -518,7 +519,8 @@ int snapblk_revert_start(struct snapblk_dev *d)
 	}
 	if (snapblk_snapshot_invalid(d->snap))
 		return -EINVAL;
-	if (d->parent_dev->nr_readers)
+	/* devices built on the snapshot would lose it at the end */
+	if (d->parent_dev->nr_readers || d->nr_children)
 		return -EBUSY;
 	ret = snapblk_revert_claim(d);
 	if (ret)
