@@ -975,12 +975,23 @@ void snapblk_exstore_free(struct snapblk_exstore *s, u32 loc)
 int snapblk_exstore_add_ver(struct snapblk_exstore *s, u64 chunk,
 			    const struct snapblk_ver *ver)
 {
+	struct snapblk_ver v = *ver;
+	u32 k;
 	int ret;
 
 	mutex_lock(&s->meta_lock);
-	ret = snapblk_ver_insert(s, chunk, ver);
+	/*
+	 * A shared copy made while snapshot k is reverted, for a run that
+	 * holds k, is of a chunk k shows from the origin (else the run would
+	 * start after k): nothing to copy back, and the origin write that
+	 * needed the copy must stay.
+	 */
+	k = snapblk_exstore_reverting(s);
+	if (k && !v.private && v.first <= k && k <= v.last)
+		v.done = 1;
+	ret = snapblk_ver_insert(s, chunk, &v);
 	if (!ret)
-		snapblk_mark_used(s, ver->loc, true);
+		snapblk_mark_used(s, v.loc, true);
 	mutex_unlock(&s->meta_lock);
 	return ret;
 }
