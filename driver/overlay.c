@@ -747,9 +747,10 @@ void snapblk_overlay_hold(struct snapblk_overlay *ov, bool hold)
 
 	spin_lock_irq(&ov->lock);
 	ov->hold = hold;
-	if (!hold)
+	if (!hold) {
 		bio_list_merge(&held, &ov->held_bios);
-	bio_list_init(&ov->held_bios);
+		bio_list_init(&ov->held_bios);
+	}
 	spin_unlock_irq(&ov->lock);
 	while ((bio = bio_list_pop(&held)))
 		snapblk_overlay_submit(ov, bio);
