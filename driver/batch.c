@@ -8,8 +8,51 @@
  */
 #include <linux/blkdev.h>
 #include <linux/delay.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "batch.h"
+#include "meta.h"
+
+#define SNAPBLK_MOVE_BYTES	(4U << 20)	/* data moved per batch */
+
+/**
+ * snapblk_mover_init() - set up the means of a background copy.
+ * @mv: the mover.
+ * @chunk_shift: log2 of the chunk size in bytes.
+ * @what: "commit" or "revert", for the worker's name.
+ * @index: N of the /dev/snapblkN it works for.
+ *
+ * Return: 0 or -ENOMEM (nothing to undo).
+ */
+int snapblk_mover_init(struct snapblk_mover *mv, unsigned int chunk_shift,
+		       const char *what, int index)
+{
+	mv->max = max(1U, SNAPBLK_MOVE_BYTES >> chunk_shift);
+	mv->chunks = kcalloc(mv->max, sizeof(*mv->chunks), GFP_KERNEL);
+	mv->pages = snapblk_pages_alloc(mv->max << chunk_shift);
+	mv->wq = alloc_workqueue("snapblk%d-%s", WQ_MEM_RECLAIM | WQ_UNBOUND, 1,
+				 index, what);
+	if (mv->chunks && mv->pages && mv->wq)
+		return 0;
+	snapblk_mover_exit(mv);
+	return -ENOMEM;
+}
+
+/**
+ * snapblk_mover_exit() - free what snapblk_mover_init() set up.
+ * @mv: the mover; its work does not run.
+ */
+void snapblk_mover_exit(struct snapblk_mover *mv)
+{
+	if (mv->wq)
+		destroy_workqueue(mv->wq);
+	snapblk_pages_free(mv->pages);
+	kfree(mv->chunks);
+	mv->wq = NULL;
+	mv->pages = NULL;
+	mv->chunks = NULL;
+}
 
 static void snapblk_batch_put(struct snapblk_batch *b)
 {

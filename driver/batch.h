@@ -22,6 +22,26 @@ struct snapblk_batch {
 	struct completion done;
 };
 
+/**
+ * struct snapblk_mover - what a background copy (commit, revert) moves
+ *	its batches with.
+ * @wq: runs the copy (one work item, WQ_MEM_RECLAIM: writeback may wait
+ *	for chunks it owns).
+ * @max: chunks per batch.
+ * @chunks: the chunks of the current batch.
+ * @pages: buffer for @max chunks.
+ */
+struct snapblk_mover {
+	struct workqueue_struct *wq;
+	unsigned int max;
+	u64 *chunks;
+	struct page **pages;
+};
+
+int snapblk_mover_init(struct snapblk_mover *mv, unsigned int chunk_shift,
+		       const char *what, int index);
+void snapblk_mover_exit(struct snapblk_mover *mv);
+
 void snapblk_batch_init(struct snapblk_batch *b);
 void snapblk_batch_add(struct snapblk_batch *b, struct block_device *bdev,
 		       sector_t sector, struct page **pages, unsigned int off,

@@ -33,14 +33,13 @@
 #include "inflight.h"
 #include "overlay.h"
 
-#define SNAPBLK_MERGE_BYTES	(4U << 20)	/* data moved per batch */
 #define SNAPBLK_MERGE_HOLD_PASS	8		/* hold writes from this pass on */
 
 /**
  * struct snapblk_merge - the commit of one overlay.
  * @ov: the overlay's I/O state.
  * @parent: the device the delta goes to.
- * @wq: runs @work.
+ * @mv: its worker and batch buffers.
  * @work: the merge (snapblk_merge_work()).
  * @stop: end after the current batch; the store keeps the commit.
  * @running: @work is queued or runs.
@@ -48,17 +47,14 @@
  * @progress: percent done.
  * @done: chunks merged by this run.
  * @cursor: next chunk the current pass looks at.
- * @max: chunks per batch.
- * @nr: chunks owned in this batch.
- * @chunks: those chunks.
+ * @nr: chunks owned in this batch (in @mv.chunks).
  * @entries: their entries.
- * @pages: buffer for @max chunks.
  * @seen: @ov->nr_bios at the last batch, to notice users' I/O.
  */
 struct snapblk_merge {
 	struct snapblk_overlay *ov;
 	struct block_device *parent;
-	struct workqueue_struct *wq;
+	struct snapblk_mover mv;
 	struct work_struct work;
 	bool stop;
 	bool running;
@@ -66,11 +62,8 @@ struct snapblk_merge {
 	unsigned int progress;
 	u64 done;
 	u64 cursor;
-	unsigned int max;
 	unsigned int nr;
-	u64 *chunks;
 	u64 *entries;
-	struct page **pages;
 	unsigned long seen;
 };
 
@@ -84,14 +77,14 @@ static bool snapblk_merge_pick(struct snapblk_merge *m)
 	unsigned long idx = m->cursor;
 
 	m->nr = 0;
-	while (m->nr < m->max) {
+	while (m->nr < m->mv.max) {
 		if (idx >= st->nr_chunks ||
 		    !xa_find(&st->map, &idx, st->nr_chunks - 1, XA_PRESENT)) {
 			m->cursor = st->nr_chunks;
 			return m->nr;
 		}
 		if (snapblk_try_own(&m->ov->owners, idx))
-			m->chunks[m->nr++] = idx;
+			m->mv.chunks[m->nr++] = idx;
 		idx++;
 	}
 	m->cursor = idx;
@@ -107,7 +100,7 @@ static void snapblk_merge_drain(struct snapblk_merge *m)
 	smp_mb();
 	for (i = 0; i < m->nr; i++)
 		wait_event(m->ov->io_wait,
-			   !atomic_read(snapblk_overlay_slot(m->ov, m->chunks[i])));
+			   !atomic_read(snapblk_overlay_slot(m->ov, m->mv.chunks[i])));
 }
 
 /* Zero granules @mask of the buffer of batch chunk @i. */
@@ -119,7 +112,7 @@ static void snapblk_merge_zero(struct snapblk_merge *m, unsigned int i,
 
 	for_each_set_bit(g, &mask, SNAPBLK_E_MASK_BITS)
 		for (off = 0; off < gbytes; off += PAGE_SIZE)
-			clear_page(page_address(m->pages[((i << st->geo.chunk_shift) +
+			clear_page(page_address(m->mv.pages[((i << st->geo.chunk_shift) +
 							  g * gbytes + off) >> PAGE_SHIFT]));
 }
 
@@ -131,7 +124,7 @@ static void snapblk_merge_write_chunk(struct snapblk_merge *m,
 	u64 e = m->entries[i];
 	unsigned long todo = snapblk_e_valid(e) | snapblk_e_zero(e);
 	unsigned int gshift = st->granule_shift - SECTOR_SHIFT;
-	sector_t start = m->chunks[i] << st->chunk_sects_shift;
+	sector_t start = m->mv.chunks[i] << st->chunk_sects_shift;
 	unsigned int g = 0, end;
 
 	snapblk_merge_zero(m, i, snapblk_e_zero(e));
@@ -144,7 +137,7 @@ static void snapblk_merge_write_chunk(struct snapblk_merge *m,
 		end = find_next_zero_bit(&todo, st->granules, g);
 		len = min_t(sector_t, (sector_t)(end - g) << gshift,
 			    st->geo.parent_sectors - from);
-		snapblk_batch_add(b, m->parent, from, m->pages,
+		snapblk_batch_add(b, m->parent, from, m->mv.pages,
 				  (i << st->geo.chunk_shift) +
 				  (g << st->granule_shift),
 				  len << SECTOR_SHIFT, REQ_OP_WRITE);
@@ -162,13 +155,13 @@ static int snapblk_merge_copy(struct snapblk_merge *m)
 
 	snapblk_batch_init(&b);
 	for (i = 0; i < m->nr; i++) {
-		u64 e = snapblk_store_lookup(st, m->chunks[i]);
+		u64 e = snapblk_store_lookup(st, m->mv.chunks[i]);
 
 		m->entries[i] = e;
 		if (snapblk_e_valid(e))
 			snapblk_batch_add(&b, st->dev.bdev,
 					  snapblk_store_sector(st, snapblk_e_chunk(e)),
-					  m->pages, i << st->geo.chunk_shift,
+					  m->mv.pages, i << st->geo.chunk_shift,
 					  1U << st->geo.chunk_shift, REQ_OP_READ);
 	}
 	ret = snapblk_batch_wait(&b);
@@ -193,7 +186,7 @@ static int snapblk_merge_batch(struct snapblk_merge *m)
 		ret = blkdev_issue_flush(m->parent);
 	if (!ret) {
 		for (i = 0; i < m->nr; i++)
-			snapblk_store_unmap(st, m->chunks[i]);
+			snapblk_store_unmap(st, m->mv.chunks[i]);
 		/* reads that found the old mapping still use the data chunks */
 		snapblk_merge_drain(m);
 		ret = snapblk_store_commit(st);
@@ -205,7 +198,7 @@ static int snapblk_merge_batch(struct snapblk_merge *m)
 			WRITE_ONCE(m->ov->full, false);
 	}
 	for (i = 0; i < m->nr; i++)
-		snapblk_disown(&m->ov->owners, m->chunks[i]);
+		snapblk_disown(&m->ov->owners, m->mv.chunks[i]);
 	return ret;
 }
 
@@ -235,7 +228,7 @@ static int snapblk_merge_finish(struct snapblk_merge *m)
 static void snapblk_merge_pass_end(struct snapblk_merge *m, unsigned int pass)
 {
 	if (pass >= SNAPBLK_MERGE_HOLD_PASS ||
-	    READ_ONCE(m->ov->store.nr_used) <= 2 * m->max)
+	    READ_ONCE(m->ov->store.nr_used) <= 2 * m->mv.max)
 		snapblk_overlay_hold(m->ov, true);
 	if (pass > SNAPBLK_MERGE_HOLD_PASS)
 		usleep_range(1000, 2000);	/* chunks users own: let them end */
@@ -302,19 +295,20 @@ static struct snapblk_merge *snapblk_merge_alloc(struct snapblk_dev *d)
 		return NULL;
 	m->ov = ov;
 	m->parent = d->parent_bdev;
-	m->max = max(1U, SNAPBLK_MERGE_BYTES >> ov->store.geo.chunk_shift);
 	INIT_WORK(&m->work, snapblk_merge_work);
-	m->chunks = kcalloc(m->max, sizeof(*m->chunks), GFP_KERNEL);
-	m->entries = kcalloc(m->max, sizeof(*m->entries), GFP_KERNEL);
-	m->pages = snapblk_pages_alloc(m->max << ov->store.geo.chunk_shift);
-	m->wq = alloc_workqueue("snapblk%d-commit", WQ_MEM_RECLAIM | WQ_UNBOUND,
-				1, d->index);
-	if (!m->chunks || !m->entries || !m->pages || !m->wq) {
-		ov->merge = m;
-		snapblk_commit_free(d);
-		return NULL;
-	}
+	if (snapblk_mover_init(&m->mv, ov->store.geo.chunk_shift, "commit",
+			       d->index))
+		goto undo_alloc;
+	m->entries = kcalloc(m->mv.max, sizeof(*m->entries), GFP_KERNEL);
+	if (!m->entries)
+		goto undo_mover;
 	return m;
+
+undo_mover:
+	snapblk_mover_exit(&m->mv);
+undo_alloc:
+	kfree(m);
+	return NULL;
 }
 
 /* Does another overlay read the parent of @d (its view would change)? */
@@ -367,7 +361,7 @@ int snapblk_commit_start(struct snapblk_dev *d)
 	m->err = 0;
 	m->progress = 0;
 	m->running = true;
-	queue_work(m->wq, &m->work);
+	queue_work(m->mv.wq, &m->work);
 	return 0;
 }
 
@@ -384,7 +378,7 @@ void snapblk_commit_stop(struct snapblk_dev *d)
 	if (!m)
 		return;
 	WRITE_ONCE(m->stop, true);
-	flush_workqueue(m->wq);
+	flush_workqueue(m->mv.wq);
 }
 
 /**
@@ -397,11 +391,8 @@ void snapblk_commit_free(struct snapblk_dev *d)
 
 	if (!m)
 		return;
-	if (m->wq)
-		destroy_workqueue(m->wq);
-	snapblk_pages_free(m->pages);
+	snapblk_mover_exit(&m->mv);
 	kfree(m->entries);
-	kfree(m->chunks);
 	kfree(m);
 	d->ov->merge = NULL;
 }

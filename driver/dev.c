@@ -506,8 +506,13 @@ undo_alloc:
 	return ret;
 }
 
-/* Refuse new opens of @d; fails if it is open or has children. */
-static int snapblk_start_removal(struct snapblk_dev *d)
+/**
+ * snapblk_close_opens() - refuse new opens of @d.
+ * @d: the device.
+ *
+ * Return: 0, or -EBUSY if it is open or has children (nothing changes).
+ */
+int snapblk_close_opens(struct snapblk_dev *d)
 {
 	int ret = 0;
 
@@ -520,6 +525,17 @@ static int snapblk_start_removal(struct snapblk_dev *d)
 		d->removing = true;
 	spin_unlock(&d->open_lock);
 	return ret;
+}
+
+/**
+ * snapblk_reopen() - take opens of @d again after snapblk_close_opens().
+ * @d: the device.
+ */
+void snapblk_reopen(struct snapblk_dev *d)
+{
+	spin_lock(&d->open_lock);
+	d->removing = false;
+	spin_unlock(&d->open_lock);
 }
 
 static int snapblk_remove(struct snapblk_dev *d, bool discard);
@@ -562,7 +578,7 @@ int snapblk_dev_remove_reverted(struct snapblk_dev *d)
 /* Remove @d; called with snapblk_devs_lock held, which it releases. */
 static int snapblk_remove(struct snapblk_dev *d, bool discard)
 {
-	int ret = snapblk_start_removal(d);
+	int ret = snapblk_close_opens(d);
 
 	if (ret) {
 		mutex_unlock(&snapblk_devs_lock);

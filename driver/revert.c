@@ -30,7 +30,6 @@
 #include "revert.h"
 #include "snapshot.h"
 
-#define SNAPBLK_REVERT_BYTES	(4U << 20)	/* data moved per batch */
 #define SNAPBLK_NO_LOC		U32_MAX
 
 /**
@@ -39,7 +38,7 @@
  * @s: the store of the snapshot.
  * @id: the snapshot's id in @s.
  * @snap_dev: the snapshot's device, until the revert has ended.
- * @wq: runs @work.
+ * @mv: its worker and batch buffers.
  * @work: the copy back (snapblk_revert_work()).
  * @lock: guards @active, @running and @urgent.
  * @active: the origin shows the snapshot: reads and writes of chunks not
@@ -53,12 +52,9 @@
  * @total: chunks to copy back when the run started.
  * @done: chunks copied back since.
  * @cursor: next origin chunk the current pass looks at.
- * @max: chunks per batch.
- * @nr: chunks owned in this batch.
- * @chunks: those chunks.
+ * @nr: chunks owned in this batch (in @mv.chunks).
  * @locs: where the snapshot keeps them, or SNAPBLK_NO_LOC.
  * @bios: the urgent writes of this batch.
- * @pages: buffer for @max chunks.
  * @seen: @o->nr_bios at the last batch, to notice users' I/O.
  */
 struct snapblk_revert {
@@ -66,7 +62,7 @@ struct snapblk_revert {
 	struct snapblk_exstore *s;
 	u32 id;
 	struct snapblk_dev *snap_dev;
-	struct workqueue_struct *wq;
+	struct snapblk_mover mv;
 	struct work_struct work;
 
 	/* guards active, running, urgent */
@@ -81,12 +77,9 @@ struct snapblk_revert {
 	u64 total;
 	u64 done;
 	u64 cursor;
-	unsigned int max;
 	unsigned int nr;
-	u64 *chunks;
 	u32 *locs;
 	struct bio_list bios;
-	struct page **pages;
 	unsigned long seen;
 };
 
@@ -190,20 +183,20 @@ static bool snapblk_revert_pick(struct snapblk_revert *rv)
 
 	rv->nr = 0;
 	spin_lock_irq(&rv->lock);
-	while (rv->nr < rv->max && (bio = bio_list_pop(&rv->urgent))) {
+	while (rv->nr < rv->mv.max && (bio = bio_list_pop(&rv->urgent))) {
 		bio_list_add(&rv->bios, bio);
-		rv->chunks[rv->nr++] = bio->bi_iter.bi_sector >>
+		rv->mv.chunks[rv->nr++] = bio->bi_iter.bi_sector >>
 				       rv->s->chunk_sects_shift;
 	}
 	spin_unlock_irq(&rv->lock);
-	while (rv->nr < rv->max) {
+	while (rv->nr < rv->mv.max) {
 		if (idx >= end || !xa_find(&rv->s->vers, &idx, end - 1, XA_PRESENT)) {
 			rv->cursor = end;
 			return false;
 		}
 		if (snapblk_revert_pending(rv, idx, &loc) &&
 		    snapblk_try_own(&rv->o->owners, idx))
-			rv->chunks[rv->nr++] = idx;
+			rv->mv.chunks[rv->nr++] = idx;
 		idx++;
 	}
 	rv->cursor = idx;
@@ -223,18 +216,18 @@ static int snapblk_revert_copy(struct snapblk_revert *rv)
 		if (rv->locs[i] != SNAPBLK_NO_LOC)
 			snapblk_batch_add(&b, rv->s->dev.bdev,
 					  snapblk_exstore_sector(rv->s, rv->locs[i]),
-					  rv->pages, i << cshift, 1U << cshift,
+					  rv->mv.pages, i << cshift, 1U << cshift,
 					  REQ_OP_READ);
 	ret = snapblk_batch_wait(&b);
 	if (ret)
 		return ret;
 	snapblk_batch_init(&b);
 	for (i = 0; i < rv->nr; i++) {
-		sector_t to = rv->chunks[i] << css;
+		sector_t to = rv->mv.chunks[i] << css;
 
 		if (rv->locs[i] == SNAPBLK_NO_LOC)
 			continue;
-		snapblk_batch_add(&b, rv->o->bdev, to, rv->pages, i << cshift,
+		snapblk_batch_add(&b, rv->o->bdev, to, rv->mv.pages, i << cshift,
 				  min_t(sector_t, 1ULL << css, rv->o->sectors - to)
 				  << SECTOR_SHIFT, REQ_OP_WRITE);
 	}
@@ -248,12 +241,12 @@ static int snapblk_revert_chunks(struct snapblk_revert *rv)
 	int ret = 0;
 
 	for (i = 0; i < rv->nr && !ret; i++) {
-		if (!snapblk_revert_pending(rv, rv->chunks[i], &rv->locs[i])) {
+		if (!snapblk_revert_pending(rv, rv->mv.chunks[i], &rv->locs[i])) {
 			rv->locs[i] = SNAPBLK_NO_LOC;
 			continue;
 		}
 		copied++;
-		ret = snapblk_origin_copy_out(rv->o, rv->chunks[i]);
+		ret = snapblk_origin_copy_out(rv->o, rv->mv.chunks[i]);
 	}
 	if (ret || !copied)
 		return ret;
@@ -262,7 +255,7 @@ static int snapblk_revert_chunks(struct snapblk_revert *rv)
 		ret = blkdev_issue_flush(rv->o->bdev);
 	for (i = 0; i < rv->nr && !ret; i++)
 		if (rv->locs[i] != SNAPBLK_NO_LOC)
-			ret = snapblk_exstore_mark_done(rv->s, rv->chunks[i],
+			ret = snapblk_exstore_mark_done(rv->s, rv->mv.chunks[i],
 							rv->locs[i]);
 	if (!ret)
 		ret = snapblk_exstore_commit(rv->s);
@@ -284,7 +277,7 @@ static int snapblk_revert_batch(struct snapblk_revert *rv)
 	ret = snapblk_revert_chunks(rv);
 	snapblk_origin_leave(o);
 	for (i = 0; i < rv->nr; i++)
-		snapblk_disown(&o->owners, rv->chunks[i]);
+		snapblk_disown(&o->owners, rv->mv.chunks[i]);
 	while ((bio = bio_list_pop(&rv->bios))) {
 		if (ret)
 			bio_io_error(bio);
@@ -424,39 +417,18 @@ static struct snapblk_revert *snapblk_revert_alloc(struct snapblk_dev *od,
 	bio_list_init(&rv->bios);
 	atomic_set(&rv->reads, 0);
 	INIT_WORK(&rv->work, snapblk_revert_work);
-	rv->max = max(1U, SNAPBLK_REVERT_BYTES >> chunk_shift);
-	rv->chunks = kcalloc(rv->max, sizeof(*rv->chunks), GFP_KERNEL);
-	rv->locs = kcalloc(rv->max, sizeof(*rv->locs), GFP_KERNEL);
-	rv->pages = snapblk_pages_alloc(rv->max << chunk_shift);
-	rv->wq = alloc_workqueue("snapblk%d-revert", WQ_MEM_RECLAIM | WQ_UNBOUND,
-				 1, od->index);
-	if (!rv->chunks || !rv->locs || !rv->pages || !rv->wq) {
-		od->origin->revert = rv;
-		snapblk_revert_free(od);
-		return NULL;
-	}
+	if (snapblk_mover_init(&rv->mv, chunk_shift, "revert", od->index))
+		goto undo_alloc;
+	rv->locs = kcalloc(rv->mv.max, sizeof(*rv->locs), GFP_KERNEL);
+	if (!rv->locs)
+		goto undo_mover;
 	return rv;
-}
 
-/* Refuse opens of the snapshot from now on; -EBUSY if it is open. */
-static int snapblk_revert_claim(struct snapblk_dev *d)
-{
-	int ret = 0;
-
-	spin_lock(&d->open_lock);
-	if (d->open_count)
-		ret = -EBUSY;
-	else
-		d->removing = true;
-	spin_unlock(&d->open_lock);
-	return ret;
-}
-
-static void snapblk_revert_unclaim(struct snapblk_dev *d)
-{
-	spin_lock(&d->open_lock);
-	d->removing = false;
-	spin_unlock(&d->open_lock);
+undo_mover:
+	snapblk_mover_exit(&rv->mv);
+undo_alloc:
+	kfree(rv);
+	return NULL;
 }
 
 static void snapblk_revert_run(struct snapblk_revert *rv)
@@ -465,7 +437,7 @@ static void snapblk_revert_run(struct snapblk_revert *rv)
 	rv->running = true;
 	rv->err = 0;
 	spin_unlock_irq(&rv->lock);
-	queue_work(rv->wq, &rv->work);
+	queue_work(rv->mv.wq, &rv->work);
 }
 
 /* Make the origin show snapshot @d through @rv. */
@@ -519,10 +491,10 @@ int snapblk_revert_start(struct snapblk_dev *d)
 	}
 	if (snapblk_snapshot_invalid(d->snap))
 		return -EINVAL;
-	/* devices built on the snapshot would lose it at the end */
-	if (d->parent_dev->nr_readers || d->nr_children)
+	if (d->parent_dev->nr_readers)
 		return -EBUSY;
-	ret = snapblk_revert_claim(d);
+	/* the snapshot goes away at the end: no opens, no children */
+	ret = snapblk_close_opens(d);
 	if (ret)
 		return ret;
 	if (!rv) {
@@ -538,7 +510,7 @@ int snapblk_revert_start(struct snapblk_dev *d)
 	return 0;
 
 undo_claim:
-	snapblk_revert_unclaim(d);
+	snapblk_reopen(d);
 	return ret;
 }
 
@@ -552,11 +524,8 @@ void snapblk_revert_free(struct snapblk_dev *od)
 
 	if (!rv)
 		return;
-	if (rv->wq)
-		destroy_workqueue(rv->wq);
-	snapblk_pages_free(rv->pages);
+	snapblk_mover_exit(&rv->mv);
 	kfree(rv->locs);
-	kfree(rv->chunks);
 	kfree(rv);
 	od->origin->revert = NULL;
 }
