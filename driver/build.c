@@ -622,7 +622,7 @@ static int snapblk_build_snapshot(struct snapblk_dev *d, struct snapblk_create *
 		goto undo_snap;
 	/* a revert a crash or reboot interrupted goes on */
 	if (snapblk_exstore_snap(s, id)->flags & SNAPBLK_SNAP_REVERTING) {
-		ret = snapblk_revert_start(d);
+		ret = snapblk_revert_start(d, true);
 		if (ret)
 			pr_warn("snapblk: %s: the interrupted revert cannot resume: %d\n",
 				d->name, ret);

@@ -528,13 +528,15 @@ int snapblk_close_opens(struct snapblk_dev *d)
 }
 
 /**
- * snapblk_reopen() - take opens of @d again after snapblk_close_opens().
+ * snapblk_refuse_opens() - refuse new opens of @d (whether it is open or
+ *	not), or take them again after snapblk_close_opens().
  * @d: the device.
+ * @refuse: true to refuse them.
  */
-void snapblk_reopen(struct snapblk_dev *d)
+void snapblk_refuse_opens(struct snapblk_dev *d, bool refuse)
 {
 	spin_lock(&d->open_lock);
-	d->removing = false;
+	d->removing = refuse;
 	spin_unlock(&d->open_lock);
 }
 
@@ -666,7 +668,7 @@ int snapblk_dev_command(u32 index, unsigned int cmd)
 	else if (cmd == SNAPBLK_IOC_COMMIT)
 		ret = snapblk_commit_start(d);
 	else if (cmd == SNAPBLK_IOC_REVERT)
-		ret = snapblk_revert_start(d);
+		ret = snapblk_revert_start(d, false);
 	else
 		ret = -EOPNOTSUPP;
 	mutex_unlock(&snapblk_devs_lock);

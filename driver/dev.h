@@ -73,7 +73,7 @@ int snapblk_dev_create(struct snapblk_create *c);
 int snapblk_dev_remove(u32 index, bool discard);
 int snapblk_dev_remove_reverted(struct snapblk_dev *d);
 int snapblk_close_opens(struct snapblk_dev *d);
-void snapblk_reopen(struct snapblk_dev *d);
+void snapblk_refuse_opens(struct snapblk_dev *d, bool refuse);
 int snapblk_dev_info(struct snapblk_info *info);
 int snapblk_dev_command(u32 index, unsigned int cmd);
 void snapblk_dev_dispatch(struct bio *bio);

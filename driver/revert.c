@@ -466,6 +466,9 @@ static int snapblk_revert_activate(struct snapblk_revert *rv,
  * snapblk_revert_start() - SNAPBLK_IOC_REVERT: start (or resume, or
  *	retry) rolling the origin of snapshot @d back to it.
  * @d: the snapshot; the caller holds snapblk_devs_lock.
+ * @resume: @d was just attached and its store records the revert: go on
+ *	whatever the checks below say (the partition scan of the new disk
+ *	may still hold it open).
  *
  * Return: 0 once the origin shows the snapshot; -EINVAL if @d is not a
  * valid snapshot; -EBUSY if it is open or has children, a revert of its
@@ -473,7 +476,7 @@ static int snapblk_revert_activate(struct snapblk_revert *rv,
  * change); -ENOMEM;
  * or the errno of recording the revert.
  */
-int snapblk_revert_start(struct snapblk_dev *d)
+int snapblk_revert_start(struct snapblk_dev *d, bool resume)
 {
 	struct snapblk_origin *o;
 	struct snapblk_revert *rv;
@@ -489,14 +492,18 @@ int snapblk_revert_start(struct snapblk_dev *d)
 		snapblk_revert_run(rv);	/* a retry after an error */
 		return 0;
 	}
-	if (snapblk_snapshot_invalid(d->snap))
-		return -EINVAL;
-	if (d->parent_dev->nr_readers)
-		return -EBUSY;
-	/* the snapshot goes away at the end: no opens, no children */
-	ret = snapblk_close_opens(d);
-	if (ret)
-		return ret;
+	if (resume) {
+		snapblk_refuse_opens(d, true);
+	} else {
+		if (snapblk_snapshot_invalid(d->snap))
+			return -EINVAL;
+		if (d->parent_dev->nr_readers)
+			return -EBUSY;
+		/* the snapshot goes away at the end: no opens, no children */
+		ret = snapblk_close_opens(d);
+		if (ret)
+			return ret;
+	}
 	if (!rv) {
 		rv = snapblk_revert_alloc(d->parent_dev, d->snap->s->chunk_shift);
 		ret = -ENOMEM;
@@ -510,7 +517,7 @@ int snapblk_revert_start(struct snapblk_dev *d)
 	return 0;
 
 undo_claim:
-	snapblk_reopen(d);
+	snapblk_refuse_opens(d, false);
 	return ret;
 }
 

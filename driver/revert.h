@@ -12,7 +12,7 @@
 struct snapblk_dev;
 struct snapblk_revert;
 
-int snapblk_revert_start(struct snapblk_dev *d);
+int snapblk_revert_start(struct snapblk_dev *d, bool resume);
 void snapblk_revert_free(struct snapblk_dev *od);
 bool snapblk_revert_read(struct snapblk_revert *rv, struct bio *bio);
 bool snapblk_revert_write(struct snapblk_revert *rv, struct bio *bio, u64 chunk);

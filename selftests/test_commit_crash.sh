@@ -1,0 +1,499 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# test_commit_crash - crash consistency of `snapblkctl commit` (SPEC 3-4):
+# a commit that a power cut interrupts at any instant resumes on attach,
+# the overlay reads its view at every instant (right after attach, while
+# the commit resumes, after it), and when the commit ends the store is
+# empty and the base holds the view. Before the store records the commit,
+# the base is never written.
+#
+# The order between the two devices matters, so the base and the store
+# are two dm-linear parts of ONE dm-log-writes device (sbcc_lw over a
+# loop device, logged to a second loop device): sbcc_base (16 MiB with a
+# pattern, written before logging starts) and sbcc_store (zeroes). The
+# workload, with log marks:
+#   snapblkctl overlay sbcc_base sbcc_store -> OV              overlay-made
+#   a few MiB of distinct data into OV with dd oflag=direct (whole chunks,
+#     partial chunks, odd sectors), `pattern scatter`, a discard and a
+#     zeroing (blkdiscard, blkdiscard -z), then an fsync and `sync`;
+#     OV's view saved to a file                                synced
+#                                                              commit-start
+#   snapblkctl commit OV --wait (the delta goes to the base in batches of
+#     4 MiB: copy, flush the base, unmap, commit the store)    commit-done
+#   detach OV, remove the dm devices.
+# Then prefixes of the log are replayed onto a copy of the starting image,
+# at every mark, at the last entry, at a sample of flush/FUA entries and
+# of plain entries (base and store writes) between commit-start and
+# commit-done, and at a couple of flushes after commit-done. At each
+# point the replayed image is split again into its base and store parts
+# (two loop devices with --offset/--sizelimit) and
+#   - `snapblkctl attach STOREPART --base BASEPART` succeeds;
+#   - right away the overlay reads exactly like the expected view (the
+#     starting image at overlay-made, the saved view from synced on);
+#     storetool.py reads the state in the replayed store's superblock
+#     before attach: where it is COMMITTING the overlay comes back
+#     `committing` (or `active`: the resumed commit ended at once), where
+#     it is ACTIVE the overlay comes back `active`;
+#   - `snapblkctl wait` exits 0, the state is then active and the overlay
+#     still reads like the view;
+#   - a commit that was recorded (COMMITTING in the store), or a store
+#     that attached empty, ends with store_used back at its value in a new
+#     overlay, and after detach the base part reads exactly like the
+#     view;
+#   - a store ACTIVE with a delta that is not empty (before commit-start, or
+#     a commit not yet recorded) leaves the base part untouched: after
+#     detach it reads exactly like the starting image. From commit-start
+#     on, such a point may not follow one where the commit was recorded,
+#     and from commit-done on it is not allowed at all.
+# On a data mismatch it lists the chunks that differ and what they hold
+# (at the first 3 failing points: that is slow under TCG).
+#
+# Tunables (environment): SNAPBLK_CRASH_FLUSHES (flush/FUA entries
+# sampled during the commit, default 12), SNAPBLK_CRASH_MID (plain
+# entries sampled, default 6).
+
+. "$(dirname "$0")/lib.sh"
+set -u
+
+LOGREPLAY=$SB_DIR/logreplay
+STORETOOL=$SB_DIR/storetool.py
+DM=sbcc_lw
+DM_BASE=sbcc_base
+DM_STORE=sbcc_store
+BASE_SIZE=$((16 * MiB))
+STORE_SIZE=$((16 * MiB))
+LOG_SIZE=$((256 * MiB))
+BASE_SECT=$((BASE_SIZE / 512))
+STORE_SECT=$((STORE_SIZE / 512))
+CHUNK=$((64 * KiB))
+SAMPLE_FLUSH=${SNAPBLK_CRASH_FLUSHES:-12}	# flush/FUA entries during the commit
+SAMPLE_MID=${SNAPBLK_CRASH_MID:-6}		# plain entries during the commit
+SAMPLE_AFTER=2					# flush/FUA entries after commit-done
+
+dm_made=()	# dm devices of the workload, in creation order
+rloops=()	# the loop devices of the replay: base part, store part
+rov=		# the overlay attached at the current point
+devs_before=
+
+# remove every snapblk device made since the start
+# shellcheck disable=SC2317 # called by the EXIT trap
+detach_new_devs() {
+	local d k
+
+	for d in /sys/block/snapblk*; do
+		[ -e "$d" ] || continue
+		k=${d##*/}
+		[[ " $devs_before " == *" $k "* ]] && continue
+		"$SNAPBLKCTL" detach "/dev/$k" >/dev/null 2>&1 ||
+			diag "cleanup: snapblkctl detach /dev/$k failed"
+		wait_for test ! -e "$d"
+	done
+}
+
+# dm_remove NAME...: remove dm devices, last first
+dm_remove() {
+	local i rc=0
+
+	for ((i = $#; i >= 1; i--)); do
+		dmsetup info "${!i}" >/dev/null 2>&1 || continue
+		dmsetup remove --retry "${!i}" >/dev/null || rc=1
+	done
+	return $rc
+}
+
+# shellcheck disable=SC2317 # called by the EXIT trap
+crash_cleanup() {
+	local rc=$? d
+
+	set +e
+	detach_new_devs
+	for d in "${rloops[@]}"; do
+		losetup -d "$d" || diag "cleanup: losetup -d $d failed"
+	done
+	dm_remove "${dm_made[@]}" || diag "cleanup: dmsetup remove ${dm_made[*]} failed"
+	(exit "$rc")
+	sb_cleanup
+}
+
+# wait_for CMD...: up to 5 s until CMD succeeds
+wait_for() {
+	local i
+
+	for ((i = 0; i < 50; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+sb_init
+set -e	# after sb_init: some lib.sh internals end with a false test
+trap crash_cleanup EXIT
+trap 'diag "line $LINENO: a command failed (exit $?)"' ERR
+require_snapblkctl
+require_cmd dmsetup blockdev losetup blkdiscard python3
+require_kmod loop
+[ -x "$LOGREPLAY" ] || sb_bail "$LOGREPLAY not built: run make -C selftests"
+modprobe dm-log-writes 2>/dev/null || true
+dmsetup targets 2>/dev/null | grep -q '^log-writes' ||
+	sb_skip "dm-log-writes target not available"
+for d in $DM $DM_BASE $DM_STORE; do
+	dmsetup info "$d" >/dev/null 2>&1 && sb_bail "device-mapper device $d already exists"
+done
+devs_before=$(cd /sys/block && echo snapblk*)
+
+t_start=$SECONDS
+# the starting image: the base area holds a pattern, the store area zeroes
+startf=$(sb_file start.img $BASE_SIZE 31) || sb_bail "cannot create the starting image"
+truncate -s $((BASE_SIZE + STORE_SIZE)) "$startf"
+cp --sparse=always "$startf" "$SB_TMP/disk.img" || sb_bail "cannot copy the starting image"
+disk=$(sb_loop "$SB_TMP/disk.img") || sb_bail "losetup failed"
+logf=$(sb_file log.img $LOG_SIZE) || sb_bail "cannot create the log file"
+log=$(sb_loop "$logf") || sb_bail "losetup failed"
+srcf=$(sb_file src.img $((4 * MiB)) 32) || sb_bail "cannot create the source of the writes"
+view=$SB_TMP/view.img	# what the overlay showed before the commit
+
+dmsetup create $DM --table "0 $(blockdev --getsz "$disk") log-writes $disk $log" ||
+	sb_bail "dmsetup create $DM failed"
+dm_made+=("$DM")
+dmsetup create $DM_BASE --table "0 $BASE_SECT linear /dev/mapper/$DM 0" ||
+	sb_bail "dmsetup create $DM_BASE failed"
+dm_made+=("$DM_BASE")
+dmsetup create $DM_STORE --table "0 $STORE_SECT linear /dev/mapper/$DM $BASE_SECT" ||
+	sb_bail "dmsetup create $DM_STORE failed"
+dm_made+=("$DM_STORE")
+
+dm_mark() {
+	dmsetup message $DM 0 mark "$1"
+}
+
+# ------------------------------------------------------------ workload
+
+sb_overlay /dev/mapper/$DM_BASE /dev/mapper/$DM_STORE --name sbcc_ov ||
+	sb_bail "snapblkctl overlay /dev/mapper/$DM_BASE /dev/mapper/$DM_STORE failed"
+ov=$SB_DEV
+# before this mark the store was being formatted: no promise yet
+dm_mark overlay-made
+used0=$(sb_sysfs "$ov" store_used)
+diag "overlay $ov on /dev/mapper/$DM_BASE, store /dev/mapper/$DM_STORE," \
+	"both on /dev/mapper/$DM ($disk, logged to $log); store_used $used0 when new"
+
+# ddw SKIP SEEK COUNT BS: copy COUNT blocks of BS bytes from the source
+# file at block SKIP to the overlay at block SEEK, with O_DIRECT
+ddw() {
+	dd if="$srcf" of="$ov" bs="$4" skip="$1" seek="$2" count="$3" \
+		oflag=direct conv=notrunc status=none
+}
+
+ov_writes() {
+	ddw 0 1 3 1M &&					# 3 MiB of whole chunks
+	ddw 300 $(((6 * MiB + 12 * KiB) / 4096)) 25 4K &&	# 100 KiB over a chunk boundary
+	ddw 7 $((9 * MiB / 512 + 5)) 7 512 &&		# 3.5 KiB at an odd sector
+	"$PATTERN" scatter "$ov" 33 40 512 96K &&	# 40 writes anywhere
+	blkdiscard -o $((12 * MiB)) -l $((1 * MiB)) "$ov" &&	# whole chunks
+	ddw 600 $(((12 * MiB + 64 * KiB) / 4096)) 3 4K &&	# into the discarded range
+	blkdiscard -z -o $((13 * MiB + 20 * KiB)) -l $((150 * KiB)) "$ov" &&
+	ddw 40 $((14 * MiB / CHUNK + 2)) 8 64K &&		# 512 KiB, chunk-aligned
+	ddw 1001 $((3 * MiB / 512 + 1)) 3 512 &&		# rewrite inside the 3 MiB
+	dd if=/dev/null of="$ov" conv=notrunc,fsync status=none &&
+	sync
+}
+
+if ov_writes >"$SB_TMP/writes.out" 2>&1; then
+	sb_ok "writes into the overlay (dd, scatter, discard, zeroing), fsync"
+else
+	sb_notok "writes into the overlay (dd, scatter, discard, zeroing), fsync"
+	diag_file "$SB_TMP/writes.out"
+	sb_bail "the workload failed"
+fi
+dd if="$ov" of="$view" bs=1M iflag=direct status=none || sb_bail "cannot read $ov"
+used1=$(sb_sysfs "$ov" store_used)
+dm_mark synced
+diag "store used after the writes: $used1 of $(sb_sysfs "$ov" store_size) bytes"
+"$PATTERN" cmp "$view" "$startf" 0 $BASE_SIZE >/dev/null 2>&1 &&
+	sb_bail "the view equals the starting image: the writes did nothing"
+
+dm_mark commit-start
+t0=$SECONDS
+check "live: snapblkctl commit $ov --wait" "$SNAPBLKCTL" commit "$ov" --wait ||
+	sb_bail "the commit failed"
+dm_mark commit-done
+diag "the commit took $((SECONDS - t0))s"
+check "live: the overlay reads like its view" "$PATTERN" cmp "$ov" "$view" 0 $BASE_SIZE || true
+check_eq "live: store_used back at its value when new" "$(sb_sysfs "$ov" store_used)" "$used0" || true
+check_eq "live: state active" "$(sb_sysfs "$ov" state)" active || true
+sb_detach "$ov" || sb_bail "detach $ov failed"
+check "live: the base reads like the view" \
+	"$PATTERN" cmp /dev/mapper/$DM_BASE "$view" 0 $BASE_SIZE || true
+dm_remove "${dm_made[@]}" || sb_bail "dmsetup remove ${dm_made[*]} failed"
+dm_made=()
+# the log is read from its file from now on: faster than through the loop
+# device, and the loop driver wrote it through the file's page cache
+log=$logf
+t_work=$SECONDS
+
+# ----------------------------------------------------------- the log
+
+if ! "$LOGREPLAY" list "$log" >"$SB_TMP/log.list" 2>"$SB_TMP/log.err"; then
+	diag_file "$SB_TMP/log.err"
+	sb_bail "logreplay list failed"
+fi
+"$LOGREPLAY" flushes "$log" >"$SB_TMP/log.flushes" || sb_bail "logreplay flushes failed"
+nr_entries=$(grep -vc '^#' "$SB_TMP/log.list")
+
+# mark_index NAME: entry index of the first mark NAME
+mark_index() {
+	awk -v m="$1" '!/^#/ && $4 ~ /MARK/ && $5 == m { print $1; found = 1; exit }
+		END { exit !found }' "$SB_TMP/log.list"
+}
+
+i_omade=$(mark_index overlay-made) || sb_bail "no mark overlay-made in the log"
+i_sync=$(mark_index synced) || sb_bail "no mark synced in the log"
+i_cs=$(mark_index commit-start) || sb_bail "no mark commit-start in the log"
+i_cd=$(mark_index commit-done) || sb_bail "no mark commit-done in the log"
+i_last=$((nr_entries - 1))
+
+# sample COUNT: up to COUNT evenly spaced lines of stdin
+sample() {
+	awk -v n="$1" '{ a[NR] = $0 } END {
+		if (NR <= n) { for (i = 1; i <= NR; i++) print a[i]; exit }
+		for (i = 0; i < n; i++) print a[1 + int(i * NR / n)] }'
+}
+
+# flushes_in A B: flush/FUA entries with A < index < B
+flushes_in() {
+	awk -v a="$1" -v b="$2" '$1 > a && $1 < b' "$SB_TMP/log.flushes"
+}
+
+# plain_in A B WHERE: plain writes with A < index < B to the base area
+# (WHERE=base) or to the store area (WHERE=store)
+plain_in() {
+	awk -v a="$1" -v b="$2" -v w="$3" -v o=$BASE_SECT '!/^#/ && $1 > a && $1 < b &&
+		$4 == "-" && $3 > 0 && ((w == "base") == ($2 < o)) { print $1 }' "$SB_TMP/log.list"
+}
+
+diag "log: $nr_entries entries, $(wc -l <"$SB_TMP/log.flushes") with FLUSH or FUA" \
+	"($(flushes_in "$i_cs" "$i_cd" | wc -l) during the commit)," \
+	"$(plain_in "$i_cs" "$i_cd" base | wc -l) plain writes to the base during the commit"
+
+# describe: for each entry index on stdin, "INDEX WHAT KIND": WHAT the
+# entry (mark_NAME, FLUSH, write_to_base...), KIND pre (before
+# commit-start), commit (until commit-done) or done
+describe() {
+	awk -v cs="$i_cs" -v cd="$i_cd" -v o=$BASE_SECT '
+	NR == FNR {
+		if (/^#/)
+			next
+		if ($4 ~ /MARK/)
+			what[$1] = "mark_" $5
+		else
+			what[$1] = ($4 == "-" ? "write" : $4) ($3 == 0 ? "" : $2 < o ? "_to_base" : "_to_store")
+		next
+	}
+	{ print $1, what[$1], $1 < cs ? "pre" : $1 < cd ? "commit" : "done" }' "$SB_TMP/log.list" -
+}
+
+points=$SB_TMP/points
+{
+	# every mark and the last entry
+	awk '!/^#/ && $4 ~ /MARK/ { print $1 }' "$SB_TMP/log.list"
+	echo $i_last
+	flushes_in "$i_cs" "$i_cd" | sample "$SAMPLE_FLUSH"
+	plain_in "$i_cs" "$i_cd" base | sample $((SAMPLE_MID / 2))
+	plain_in "$i_cs" "$i_cd" store | sample $((SAMPLE_MID - SAMPLE_MID / 2))
+	flushes_in "$i_cd" $((i_last + 1)) | sample $SAMPLE_AFTER
+} | sort -n -u | awk -v a="$i_omade" '$1 >= a' | describe >"$points"
+
+# ------------------------------------------------------------ checks
+
+cursor=$SB_TMP/cursor.img	# the disk replayed up to entry $replayed
+replayf=$SB_TMP/replay.img	# a copy of it, for one point
+cp --sparse=always "$startf" "$cursor"
+cp --sparse=always "$startf" "$replayf"
+replayed=-1
+# the base and store parts of the replayed image, for every point: the
+# loop driver reads the file through its page cache, so a new copy of
+# the cursor shows through them
+for a in "0 $BASE_SIZE" "$BASE_SIZE $STORE_SIZE"; do
+	# shellcheck disable=SC2086 # two numbers
+	set -- $a
+	d=$(losetup --show -f --offset "$1" --sizelimit "$2" "$replayf") ||
+		sb_bail "losetup --offset $1 --sizelimit $2 $replayf failed"
+	rloops+=("$d")
+done
+rbase_part=${rloops[0]}
+rstore_part=${rloops[1]}
+
+# replay_to INDEX: bring the cursor image to the state after entry INDEX
+replay_to() {
+	[ "$1" -gt "$replayed" ] || return 0
+	"$LOGREPLAY" replay "$log" "$cursor" --start-entry $((replayed + 1)) \
+		--until-entry "$1" >/dev/null || return 1
+	replayed=$1
+}
+
+# img_diff DEV EXPECTED: which chunks of DEV differ from the image
+# EXPECTED, and what their sectors hold instead
+img_diff() {
+	python3 - "$1" "$2" "$view" "$startf" $BASE_SIZE $CHUNK <<-'EOF'
+	import sys
+	dev, exp, view, start = sys.argv[1:5]
+	size, chunk = int(sys.argv[5]), int(sys.argv[6])
+	S = 512
+	zero = bytes(S)
+	bad = []
+	with open(dev, 'rb') as d, open(exp, 'rb') as e, open(view, 'rb') as v, \
+	     open(start, 'rb') as s:
+	    for c in range(size // chunk):
+	        a, b, x, y = d.read(chunk), e.read(chunk), v.read(chunk), s.read(chunk)
+	        if a == b:
+	            continue
+	        n = {'right': 0, 'the view': 0, 'the old base': 0, 'zeroes': 0, 'other': 0}
+	        for k in range(0, chunk, S):
+	            sa = a[k:k + S]
+	            if sa == b[k:k + S]:
+	                n['right'] += 1
+	            elif sa == x[k:k + S]:
+	                n['the view'] += 1
+	            elif sa == y[k:k + S]:
+	                n['the old base'] += 1
+	            elif sa == zero:
+	                n['zeroes'] += 1
+	            else:
+	                n['other'] += 1
+	        bad.append((c, n))
+	print('%d of %d chunks differ' % (len(bad), size // chunk))
+	for c, n in bad[:10]:
+	    print('  chunk %d (byte %d): sectors: %s' % (c, c * chunk,
+	          ', '.join('%d %s' % (v, k) for k, v in n.items() if v)))
+	EOF
+}
+
+# same DEV IMAGE WHAT: DEV reads exactly like IMAGE, else say so (and,
+# the first time at one of the first 3 failing points, which chunks
+# differ: that is slow under TCG)
+same() {
+	"$PATTERN" cmp "$1" "$2" 0 $BASE_SIZE >/dev/null 2>&1 && return 0
+	echo "$3 does not read like $(basename "$2" .img)"
+	[ -n "$diffed" ] || [ "$nr_bad" -ge 3 ] && return 1
+	diffed=1
+	img_diff "$1" "$2"
+	return 1
+}
+
+# store_state: the state in the current superblock of the replayed
+# store (1 active, 2 committing), read with storetool from a copy of its
+# two first blocks
+store_state() {
+	dd if="$cursor" of="$SB_TMP/sb.img" bs=4K skip=$((BASE_SIZE / 4096)) count=2 \
+		status=none || return 1
+	"$STORETOOL" get "$SB_TMP/sb.img" state --layout overlay
+}
+
+recorded_seen=	# the first point where the store held the commit or its end
+result=		# what the current point showed, for its KTAP line
+diffed=		# a point's differences were shown
+nr_bad=0	# failed points so far
+
+# point_run INDEX KIND: replay, attach, check
+point_run() {
+	local idx=$1 kind=$2 exp=$view rc=0 sst st st2 used werr=$SB_TMP/wait.err base_exp
+
+	[ "$idx" -lt "$i_sync" ] && exp=$startf
+	replay_to "$idx" || return 1
+	cp "$cursor" "$replayf" || return 1
+	sst=$(store_state) || { echo "storetool cannot read the store's superblock"; return 1; }
+	rov=$("$SNAPBLKCTL" attach "$rstore_part" --base "$rbase_part" 2>"$SB_TMP/attach.err") || {
+		rov=
+		echo "attach failed: $(cat "$SB_TMP/attach.err")"
+		return 1
+	}
+	if ! [[ $rov =~ ^/dev/snapblk[0-9]+$ ]] || ! wait_for test -b "$rov"; then
+		echo "attach printed '$rov', not a snapblk device"
+		rov=
+		return 1
+	fi
+	# at once, with a builtin: a resumed commit may end soon
+	read -r st <"/sys/block/${rov#/dev/}/snapblk/state" || st=
+	result="store state $sst, $st after attach"
+	same "$rov" "$exp" "right after attach, the overlay" || rc=1
+	# a recorded commit resumes (and may have ended already); no other
+	# may start
+	case $kind:$sst:$st in
+	pre:1:active | commit:1:active | commit:2:committing | commit:2:active) ;;
+	done:1:active | done:2:committing | done:2:active) ;;
+	*)	echo "state '$st' right after attach, with state $sst in the store before"
+		rc=1 ;;
+	esac
+	if ! "$SNAPBLKCTL" wait "$rov" 2>"$werr"; then
+		echo "snapblkctl wait $rov failed: $(tail -n 1 "$werr")"
+		return 1
+	fi
+	st2=$(sb_sysfs "$rov" state)
+	[ "$st2" = active ] || { echo "state '$st2' after wait"; rc=1; }
+	same "$rov" "$exp" "after the wait, the overlay" || rc=1
+	used=$(sb_sysfs "$rov" store_used)
+	base_exp=$exp
+	if [ "$sst" = 1 ] && [ "$used" != "$used0" ]; then
+		# a delta and no commit: the base must not have been touched
+		result+=", not committed"
+		base_exp=$startf
+		if [ "$kind" = "done" ]; then
+			echo "after commit-done: the store holds a delta ($used bytes used) and no commit"
+			rc=1
+		elif [ "$kind" = commit ] && [ -n "$recorded_seen" ]; then
+			echo "the store holds a delta and no commit, but at entry $recorded_seen" \
+				"it held the commit"
+			rc=1
+		fi
+	else
+		[ "$kind" != pre ] && [ -z "$recorded_seen" ] && recorded_seen=$idx
+		if [ "$used" != "$used0" ]; then
+			echo "store_used $used after the commit, expected $used0 (an empty store)"
+			rc=1
+		fi
+	fi
+	"$SNAPBLKCTL" detach "$rov" || { echo "detach $rov failed"; return 1; }
+	wait_for test ! -e "/sys/block/${rov#/dev/}" || { echo "$rov still there after detach"; return 1; }
+	rov=
+	same "$rbase_part" "$base_exp" "after detach, the base part" || rc=1
+	return $rc
+}
+
+# check_point INDEX KIND: point_run, then remove what it left
+check_point() {
+	local rc=0
+
+	result=
+	diffed=
+	point_run "$@" || rc=1
+	if [ -n "$rov" ]; then
+		"$SNAPBLKCTL" detach "$rov" || { echo "detach $rov failed"; rc=1; }
+		wait_for test ! -e "/sys/block/${rov#/dev/}" || rc=1
+		rov=
+	fi
+	return $rc
+}
+
+out=$SB_TMP/point.out
+nr_points=0
+while read -r idx what kind; do
+	nr_points=$((nr_points + 1))
+	desc="entry $idx (${what//_/ }): $kind"
+	if check_point "$idx" "$kind" >"$out" 2>&1; then
+		sb_ok "$desc: $result"
+	else
+		nr_bad=$((nr_bad + 1))
+		sb_notok "$desc${result:+: $result}"
+		diag_file "$out" "  "
+		diag "  log around entry $idx:"
+		awk -v i="$idx" '!/^#/ && $1 >= i - 4 && $1 <= i + 1' "$SB_TMP/log.list" |
+			sed 's/^/    /' | while IFS= read -r l; do diag "$l"; done
+	fi
+done <"$points"
+
+diag "$nr_points crash points checked, $nr_bad failed; the commit was recorded" \
+	"from entry ${recorded_seen:-(never)} on;" \
+	"workload $((t_work - t_start))s, checks $((SECONDS - t_work))s"
+sb_done

@@ -1,0 +1,716 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# test_revert_crash - crash consistency of `snapblkctl revert` (SPEC 3-4):
+# a revert that a power cut interrupts at any instant resumes on attach,
+# the origin shows the snapshot at every instant once the revert is
+# recorded, the other snapshot keeps its moment, and before the revert
+# is recorded nothing of the origin has changed.
+#
+# The order between the two devices matters, so the origin disk and the
+# store are two dm-linear parts of ONE dm-log-writes device (sbrc_lw over
+# a loop device, logged to a second loop device): sbrc_disk (16 MiB with
+# a pattern, written before logging starts) and sbrc_store (zeroes). The
+# workload, with log marks:
+#   snapblkctl origin sbrc_disk -> O                           origin-made
+#   snapshot s1 of O on sbrc_store (its moment: the starting image)
+#                                                              s1-made
+#   writes A on O: dd oflag=direct of mixed sizes (1 MiB, 4 KiB, 512 B,
+#     partial chunks), a zeroing (blkdiscard -z), none overlapping
+#     another; fsync; O saved as s2's moment                   pre-s2
+#   snapshot s2 of O in the same store                         s2-made
+#   writes B on O (the same kinds; some over A's, some new); fsync; O
+#     saved as the pre-revert image                            synced
+#                                                              revert-start
+#   snapblkctl revert s1 --wait (O shows s1 at once; a worker copies s1's
+#     chunks back in batches: copy-outs of O's data for s2, the data,
+#     a flush, DONE marks in the store, a commit; then s1 is deleted)
+#                                                              revert-done
+#   detach s2 and O, remove the dm devices.
+# Then prefixes of the log are replayed onto a copy of the starting image
+# at every mark, at the last entry, at a sample of flush/FUA entries and
+# of plain entries (disk and store writes) between revert-start and
+# revert-done, at a couple of flushes during the writes and after
+# revert-done. At each point the image is split again into its disk and
+# store parts (two loop devices with --offset/--sizelimit), the disk part
+# is wrapped with `snapblkctl origin`, and `snapblkctl attach STOREPART
+# --origin ORIG` must succeed (before s1-made it may fail cleanly: the
+# store was being formatted). The snapshots it brings back are known by
+# their names (sysfs), s1's state is read at once. Then:
+#   - before revert-start: s1 (from s1-made) and s2 (from s2-made) are
+#     back and read exactly like their moments; the origin reads like the
+#     starting image before s1-made, like s2's moment from pre-s2 to
+#     s2-made, like the pre-revert image from synced on, and during the
+#     writes every sector holds the data before or after them;
+#   - from revert-start on: s2 is back and reads like its moment.
+#     Before attach, storetool.py reads the replayed store's superblock:
+#     s1 with its REVERTING flag (the revert is recorded), s1 without it
+#     (not recorded: allowed only until the first point where it was
+#     recorded, and never from revert-done on), or no s1 (the revert had
+#     ended). attach must agree: s1 back in state `reverting` (or gone by
+#     itself at once: the resumed revert ended), s1 back `active`, or no
+#     s1. Recorded or ended: right after attach the origin already reads
+#     exactly like s1's moment. Not recorded: the origin reads like the
+#     pre-revert image, s1 like its moment;
+#   - `snapblkctl wait ORIG` exits 0; after it the origin and s2 read
+#     the same as before it, and a recorded revert has removed s1;
+#   - after detaching everything the disk part reads like the origin did.
+# On a data mismatch it lists the chunks that differ and what they hold
+# (at the first 3 failing points: that is slow under TCG).
+#
+# Tunables (environment): SNAPBLK_CRASH_FLUSHES (flush/FUA entries
+# sampled during the revert, default 12), SNAPBLK_CRASH_MID (plain
+# entries sampled, default 6).
+
+. "$(dirname "$0")/lib.sh"
+set -u
+
+LOGREPLAY=$SB_DIR/logreplay
+DM=sbrc_lw
+DM_DISK=sbrc_disk
+DM_STORE=sbrc_store
+DISK_SIZE=$((16 * MiB))
+STORE_SIZE=$((24 * MiB))
+LOG_SIZE=$((256 * MiB))
+DISK_SECT=$((DISK_SIZE / 512))
+STORE_SECT=$((STORE_SIZE / 512))
+CHUNK=$((64 * KiB))
+SAMPLE_FLUSH=${SNAPBLK_CRASH_FLUSHES:-12}	# flush/FUA entries during the revert
+SAMPLE_MID=${SNAPBLK_CRASH_MID:-6}		# plain entries during the revert
+SAMPLE_WRITES=2					# flush/FUA entries during writes A and B
+SAMPLE_AFTER=1					# flush/FUA entries after revert-done
+
+dm_made=()	# dm devices of the workload, in creation order
+rloops=()	# the loop devices of the replay: disk part, store part
+rorigin=	# the origin of the current point
+snaps=()	# the snapshots attach brought back at the current point
+devs_before=
+
+# the snapblk devices made since the start, of one kind
+# shellcheck disable=SC2317 # called by the EXIT trap
+new_devs() {
+	local d
+
+	for d in /sys/block/snapblk*; do
+		[ -e "$d" ] || continue
+		[[ " $devs_before " == *" ${d##*/} "* ]] && continue
+		[ "$(cat "$d/snapblk/kind" 2>/dev/null)" = "$1" ] && echo "${d##*/}"
+	done
+}
+
+# remove every snapblk device made since the start, snapshots first; a
+# running revert refuses that: let it end
+# shellcheck disable=SC2317 # called by the EXIT trap
+detach_new_devs() {
+	local kind d
+
+	for d in $(new_devs origin); do
+		[ "$(cat "/sys/block/$d/snapblk/state" 2>/dev/null)" = reverting ] || continue
+		timeout 120 "$SNAPBLKCTL" wait "/dev/$d" >/dev/null 2>&1 ||
+			diag "cleanup: snapblkctl wait /dev/$d failed"
+	done
+	for kind in snapshot origin; do
+		for d in $(new_devs "$kind"); do
+			"$SNAPBLKCTL" detach "/dev/$d" >/dev/null 2>&1 ||
+				diag "cleanup: snapblkctl detach /dev/$d failed"
+			wait_for test ! -e "/sys/block/$d"
+		done
+	done
+}
+
+# dm_remove NAME...: remove dm devices, last first
+dm_remove() {
+	local i rc=0
+
+	for ((i = $#; i >= 1; i--)); do
+		dmsetup info "${!i}" >/dev/null 2>&1 || continue
+		dmsetup remove --retry "${!i}" >/dev/null || rc=1
+	done
+	return $rc
+}
+
+# shellcheck disable=SC2317 # called by the EXIT trap
+crash_cleanup() {
+	local rc=$? d
+
+	set +e
+	detach_new_devs
+	for d in "${rloops[@]}"; do
+		losetup -d "$d" || diag "cleanup: losetup -d $d failed"
+	done
+	dm_remove "${dm_made[@]}" || diag "cleanup: dmsetup remove ${dm_made[*]} failed"
+	(exit "$rc")
+	sb_cleanup
+}
+
+# wait_for CMD...: up to 5 s until CMD succeeds
+wait_for() {
+	local i
+
+	for ((i = 0; i < 50; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+sb_init
+set -e	# after sb_init: some lib.sh internals end with a false test
+trap crash_cleanup EXIT
+trap 'diag "line $LINENO: a command failed (exit $?)"' ERR
+require_snapblkctl
+require_cmd dmsetup blockdev losetup blkdiscard python3 timeout
+require_kmod loop
+[ -x "$LOGREPLAY" ] || sb_bail "$LOGREPLAY not built: run make -C selftests"
+modprobe dm-log-writes 2>/dev/null || true
+dmsetup targets 2>/dev/null | grep -q '^log-writes' ||
+	sb_skip "dm-log-writes target not available"
+for d in $DM $DM_DISK $DM_STORE; do
+	dmsetup info "$d" >/dev/null 2>&1 && sb_bail "device-mapper device $d already exists"
+done
+devs_before=$(cd /sys/block && echo snapblk*)
+
+t_start=$SECONDS
+# the starting image: the disk area holds a pattern, the store area zeroes
+startf=$(sb_file start.img $DISK_SIZE 41) || sb_bail "cannot create the starting image"
+truncate -s $((DISK_SIZE + STORE_SIZE)) "$startf"
+cp --sparse=always "$startf" "$SB_TMP/disk.img" || sb_bail "cannot copy the starting image"
+disk=$(sb_loop "$SB_TMP/disk.img") || sb_bail "losetup failed"
+logf=$(sb_file log.img $LOG_SIZE) || sb_bail "cannot create the log file"
+log=$(sb_loop "$logf") || sb_bail "losetup failed"
+srca=$(sb_file srca.img $((4 * MiB)) 42) || sb_bail "cannot create the source of the writes"
+srcb=$(sb_file srcb.img $((4 * MiB)) 43) || sb_bail "cannot create the source of the writes"
+m1=$SB_TMP/m1.img	# the moment of s1
+m2=$SB_TMP/m2.img	# the moment of s2
+pre=$SB_TMP/pre.img	# the origin before the revert
+
+dmsetup create $DM --table "0 $(blockdev --getsz "$disk") log-writes $disk $log" ||
+	sb_bail "dmsetup create $DM failed"
+dm_made+=("$DM")
+dmsetup create $DM_DISK --table "0 $DISK_SECT linear /dev/mapper/$DM 0" ||
+	sb_bail "dmsetup create $DM_DISK failed"
+dm_made+=("$DM_DISK")
+dmsetup create $DM_STORE --table "0 $STORE_SECT linear /dev/mapper/$DM $DISK_SECT" ||
+	sb_bail "dmsetup create $DM_STORE failed"
+dm_made+=("$DM_STORE")
+
+dm_mark() {
+	dmsetup message $DM 0 mark "$1"
+}
+
+# ------------------------------------------------------------ workload
+
+# ddw SRC SKIP SEEK COUNT BS: copy COUNT blocks of BS bytes from SRC at
+# block SKIP to the origin at block SEEK, with O_DIRECT
+# shellcheck disable=SC2317 # this and the next functions run through phase()
+ddw() {
+	dd if="$1" of="$origin" bs="$5" skip="$2" seek="$3" count="$4" \
+		oflag=direct conv=notrunc status=none
+}
+
+# the writes of one phase; within a phase none overlaps another, so that
+# every sector of the origin holds the data before or after the phase
+# shellcheck disable=SC2317
+writes_a() {
+	ddw "$srca" 0 2 3 1M &&					# 3 MiB of whole chunks
+	ddw "$srca" 300 $(((8 * MiB + 20 * KiB) / 4096)) 30 4K &&	# 120 KiB over a boundary
+	ddw "$srca" 9 $((11 * MiB / 512 + 3)) 5 512 &&		# 2.5 KiB at an odd sector
+	blkdiscard -z -o $((12 * MiB + 4 * KiB)) -l $((72 * KiB)) "$origin" &&
+	ddw "$srca" 50 $((14 * MiB / CHUNK + 1)) 4 64K &&		# 256 KiB, chunk-aligned
+	sync_origin
+}
+
+# shellcheck disable=SC2317
+writes_b() {
+	ddw "$srcb" 1 3 1 1M &&					# over A's 3 MiB
+	ddw "$srcb" 70 $((6 * MiB / CHUNK)) 16 64K &&		# 1 MiB of new chunks
+	ddw "$srcb" 900 $(((10 * MiB + 8 * KiB) / 4096)) 3 4K &&	# 12 KiB inside a chunk
+	ddw "$srcb" 5 $(((13 * MiB + 1536) / 512)) 11 512 &&	# 5.5 KiB at an odd sector
+	ddw "$srcb" 123 $(((8 * MiB + 200 * KiB) / 4096)) 2 4K &&	# near A's 120 KiB
+	sync_origin
+}
+
+# shellcheck disable=SC2317
+sync_origin() {
+	dd if=/dev/null of="$origin" conv=notrunc,fsync status=none && sync
+}
+
+# phase DESC FUNCTION: one phase of writes as a KTAP line
+phase() {
+	if "$2" >"$SB_TMP/writes.out" 2>&1; then
+		sb_ok "$1"
+	else
+		sb_notok "$1"
+		diag_file "$SB_TMP/writes.out"
+		sb_bail "the workload failed"
+	fi
+}
+
+save() {
+	dd if="$origin" of="$1" bs=1M iflag=direct status=none || sb_bail "cannot read $origin"
+}
+
+sb_origin /dev/mapper/$DM_DISK --name sbrc_o || sb_bail "snapblkctl origin /dev/mapper/$DM_DISK failed"
+origin=$SB_DEV
+dm_mark origin-made
+save "$m1"
+check "origin $origin reads like the starting image" \
+	"$PATTERN" cmp "$origin" "$startf" 0 $DISK_SIZE
+sb_snapshot "$origin" /dev/mapper/$DM_STORE --name sbrc_s1 ||
+	sb_bail "snapblkctl snapshot $origin /dev/mapper/$DM_STORE failed"
+s1=$SB_DEV
+dm_mark s1-made
+diag "origin $origin on /dev/mapper/$DM_DISK, snapshot s1 $s1 on /dev/mapper/$DM_STORE;" \
+	"both on /dev/mapper/$DM ($disk, logged to $log)"
+
+phase "writes A on the origin (dd of mixed sizes, a zeroing), fsync" writes_a
+save "$m2"
+dm_mark pre-s2
+sb_snapshot "$origin" /dev/mapper/$DM_STORE --name sbrc_s2 ||
+	sb_bail "snapblkctl snapshot $origin /dev/mapper/$DM_STORE (the second) failed"
+s2=$SB_DEV
+dm_mark s2-made
+diag "snapshot s2 $s2 in the same store"
+phase "writes B on the origin (dd of mixed sizes), fsync" writes_b
+save "$pre"
+dm_mark synced
+diag "store used before the revert: $(sb_sysfs "$s1" store_used) of $(sb_sysfs "$s1" store_size) bytes"
+for f in "$m2" "$pre"; do
+	"$PATTERN" cmp "$f" "$m1" 0 $DISK_SIZE >/dev/null 2>&1 &&
+		sb_bail "$(basename "$f") equals the starting image: the writes did nothing"
+done
+check "live: s1 reads like its moment" "$PATTERN" cmp "$s1" "$m1" 0 $DISK_SIZE || true
+check "live: s2 reads like its moment" "$PATTERN" cmp "$s2" "$m2" 0 $DISK_SIZE || true
+
+dm_mark revert-start
+t0=$SECONDS
+check "live: snapblkctl revert $s1 --wait" "$SNAPBLKCTL" revert "$s1" --wait ||
+	sb_bail "the revert failed"
+dm_mark revert-done
+diag "the revert took $((SECONDS - t0))s"
+check "live: s1 is gone" wait_for test ! -e "/sys/block/${s1#/dev/}" || true
+check "live: the origin reads like s1's moment" "$PATTERN" cmp "$origin" "$m1" 0 $DISK_SIZE || true
+check "live: s2 reads like its moment" "$PATTERN" cmp "$s2" "$m2" 0 $DISK_SIZE || true
+for d in "$s2" "$origin"; do
+	sb_detach "$d" || sb_bail "detach $d failed"
+done
+check "live: the disk reads like s1's moment" \
+	"$PATTERN" cmp /dev/mapper/$DM_DISK "$m1" 0 $DISK_SIZE || true
+dm_remove "${dm_made[@]}" || sb_bail "dmsetup remove ${dm_made[*]} failed"
+dm_made=()
+# the log is read from its file from now on: faster than through the loop
+# device, and the loop driver wrote it through the file's page cache
+log=$logf
+t_work=$SECONDS
+
+# ----------------------------------------------------------- the log
+
+if ! "$LOGREPLAY" list "$log" >"$SB_TMP/log.list" 2>"$SB_TMP/log.err"; then
+	diag_file "$SB_TMP/log.err"
+	sb_bail "logreplay list failed"
+fi
+"$LOGREPLAY" flushes "$log" >"$SB_TMP/log.flushes" || sb_bail "logreplay flushes failed"
+nr_entries=$(grep -vc '^#' "$SB_TMP/log.list")
+
+# mark_index NAME: entry index of the first mark NAME
+mark_index() {
+	awk -v m="$1" '!/^#/ && $4 ~ /MARK/ && $5 == m { print $1; found = 1; exit }
+		END { exit !found }' "$SB_TMP/log.list"
+}
+
+i_omade=$(mark_index origin-made) || sb_bail "no mark origin-made in the log"
+i_s1=$(mark_index s1-made) || sb_bail "no mark s1-made in the log"
+i_pre2=$(mark_index pre-s2) || sb_bail "no mark pre-s2 in the log"
+i_s2=$(mark_index s2-made) || sb_bail "no mark s2-made in the log"
+i_sync=$(mark_index synced) || sb_bail "no mark synced in the log"
+i_rs=$(mark_index revert-start) || sb_bail "no mark revert-start in the log"
+i_rd=$(mark_index revert-done) || sb_bail "no mark revert-done in the log"
+i_last=$((nr_entries - 1))
+
+# sample COUNT: up to COUNT evenly spaced lines of stdin
+sample() {
+	awk -v n="$1" '{ a[NR] = $0 } END {
+		if (NR <= n) { for (i = 1; i <= NR; i++) print a[i]; exit }
+		for (i = 0; i < n; i++) print a[1 + int(i * NR / n)] }'
+}
+
+# flushes_in A B: flush/FUA entries with A < index < B
+flushes_in() {
+	awk -v a="$1" -v b="$2" '$1 > a && $1 < b' "$SB_TMP/log.flushes"
+}
+
+# plain_in A B WHERE: plain writes with A < index < B to the disk area
+# (WHERE=disk) or to the store area (WHERE=store)
+plain_in() {
+	awk -v a="$1" -v b="$2" -v w="$3" -v o=$DISK_SECT '!/^#/ && $1 > a && $1 < b &&
+		$4 == "-" && $3 > 0 && ((w == "disk") == ($2 < o)) { print $1 }' "$SB_TMP/log.list"
+}
+
+diag "log: $nr_entries entries, $(wc -l <"$SB_TMP/log.flushes") with FLUSH or FUA" \
+	"($(flushes_in "$i_rs" "$i_rd" | wc -l) during the revert)," \
+	"$(plain_in "$i_rs" "$i_rd" disk | wc -l) plain writes to the disk during the revert"
+
+# describe: for each entry index on stdin, "INDEX WHAT KIND": WHAT the
+# entry (mark_NAME, FLUSH, write_to_disk...), KIND the phase it is in:
+# pre (before s1-made), a (writes A), pre2 (s2 being made), b (writes
+# B), synced, revert (from revert-start), done (from revert-done)
+describe() {
+	awk -v s1="$i_s1" -v p2="$i_pre2" -v s2="$i_s2" -v sy="$i_sync" -v rs="$i_rs" \
+		-v rd="$i_rd" -v o=$DISK_SECT '
+	NR == FNR {
+		if (/^#/)
+			next
+		if ($4 ~ /MARK/)
+			what[$1] = "mark_" $5
+		else
+			what[$1] = ($4 == "-" ? "write" : $4) ($3 == 0 ? "" : $2 < o ? "_to_disk" : "_to_store")
+		next
+	}
+	{
+		i = $1
+		k = i < s1 ? "pre" : i < p2 ? "a" : i < s2 ? "pre2" : i < sy ? "b" : \
+			i < rs ? "synced" : i < rd ? "revert" : "done"
+		print i, what[i], k
+	}' "$SB_TMP/log.list" -
+}
+
+points=$SB_TMP/points
+{
+	# every mark and the last entry
+	awk '!/^#/ && $4 ~ /MARK/ { print $1 }' "$SB_TMP/log.list"
+	echo $i_last
+	{ flushes_in "$i_s1" "$i_pre2"; flushes_in "$i_s2" "$i_sync"; } | sample $SAMPLE_WRITES
+	flushes_in "$i_rs" "$i_rd" | sample "$SAMPLE_FLUSH"
+	plain_in "$i_rs" "$i_rd" disk | sample $((SAMPLE_MID / 2))
+	plain_in "$i_rs" "$i_rd" store | sample $((SAMPLE_MID - SAMPLE_MID / 2))
+	flushes_in "$i_rd" $((i_last + 1)) | sample $SAMPLE_AFTER
+} | sort -n -u | awk -v a="$i_omade" '$1 >= a' | describe >"$points"
+
+# ------------------------------------------------------------ checks
+
+cursor=$SB_TMP/cursor.img	# the disk replayed up to entry $replayed
+replayf=$SB_TMP/replay.img	# a copy of it, for one point
+cp --sparse=always "$startf" "$cursor"
+cp --sparse=always "$startf" "$replayf"
+replayed=-1
+# the disk and store parts of the replayed image, for every point: the
+# loop driver reads the file through its page cache, so a new copy of
+# the cursor shows through them
+for a in "0 $DISK_SIZE" "$DISK_SIZE $STORE_SIZE"; do
+	# shellcheck disable=SC2086 # two numbers
+	set -- $a
+	d=$(losetup --show -f --offset "$1" --sizelimit "$2" "$replayf") ||
+		sb_bail "losetup --offset $1 --sizelimit $2 $replayf failed"
+	rloops+=("$d")
+done
+rdisk_part=${rloops[0]}
+rstore_part=${rloops[1]}
+
+# replay_to INDEX: bring the cursor image to the state after entry INDEX
+replay_to() {
+	[ "$1" -gt "$replayed" ] || return 0
+	"$LOGREPLAY" replay "$log" "$cursor" --start-entry $((replayed + 1)) \
+		--until-entry "$1" >/dev/null || return 1
+	replayed=$1
+}
+
+# img_diff DEV EXPECTED [OTHER]: which chunks of DEV differ from the image
+# EXPECTED, and what their sectors hold instead (OTHER: another image
+# that counts as the right data, for the writes phases); exit status 0
+# if none differs
+img_diff() {
+	python3 - "$1" "$2" "${3:--}" "$m1" "$m2" "$pre" $DISK_SIZE $CHUNK <<-'EOF'
+	import sys
+	dev, exp, other = sys.argv[1:4]
+	names = ["s1's moment", "s2's moment", 'the pre-revert image']
+	size, chunk = int(sys.argv[7]), int(sys.argv[8])
+	S = 512
+	zero = bytes(S)
+	bad = []
+	files = [open(f, 'rb') for f in [dev, exp] + sys.argv[4:7]]
+	o = open(other, 'rb') if other != '-' else None
+	for c in range(size // chunk):
+	    a, b, *refs = [f.read(chunk) for f in files]
+	    x = o.read(chunk) if o else None
+	    if a == b or a == x:
+	        continue
+	    n = {}
+	    for k in range(0, chunk, S):
+	        sa = a[k:k + S]
+	        if sa == b[k:k + S] or (x and sa == x[k:k + S]):
+	            w = 'right'
+	        else:
+	            w = next((names[j] for j in range(3) if sa == refs[j][k:k + S]),
+	                     'zeroes' if sa == zero else 'other')
+	        n[w] = n.get(w, 0) + 1
+	    if n.get('right', 0) != chunk // S:
+	        bad.append((c, n))
+	if not bad:
+	    sys.exit(0)
+	print('%d of %d chunks differ' % (len(bad), size // chunk))
+	for c, n in bad[:10]:
+	    print('  chunk %d (byte %d): sectors: %s' % (c, c * chunk,
+	          ', '.join('%d %s' % (v, k) for k, v in n.items())))
+	sys.exit(1)
+	EOF
+}
+
+# same DEV IMAGE WHAT: DEV reads exactly like IMAGE, else say so (and,
+# the first time at one of the first 3 failing points, which chunks
+# differ: that is slow under TCG)
+same() {
+	"$PATTERN" cmp "$1" "$2" 0 $DISK_SIZE >/dev/null 2>&1 && return 0
+	echo "$3 does not read like $(basename "$2" .img)"
+	[ -n "$diffed" ] || [ "$nr_bad" -ge 3 ] && return 1
+	diffed=1
+	img_diff "$1" "$2"
+	return 1
+}
+
+# old_or_new DEV OLD NEW WHAT: every sector of DEV holds OLD's or NEW's data
+old_or_new() {
+	img_diff "$1" "$2" "$3" >"$SB_TMP/diff.out" && return 0
+	echo "$4: sectors that hold neither $(basename "$2" .img) nor $(basename "$3" .img)"
+	cat "$SB_TMP/diff.out"
+	return 1
+}
+
+# store_snaps: "NAME FLAGS" for each live snapshot in the current
+# superblock of the replayed store (SNAPBLK_SNAP_* flags: 1 live, 8
+# reverting), read with storetool from a copy of its two first blocks
+store_snaps() {
+	dd if="$cursor" of="$SB_TMP/sb.img" bs=4K skip=$((DISK_SIZE / 4096)) count=2 \
+		status=none || return 1
+	python3 - "$SB_DIR" "$SB_TMP/sb.img" <<-'EOF'
+	import sys
+	sys.path.insert(0, sys.argv[1])
+	import storetool as t
+	st = t.open_store(sys.argv[2], layout='snapshot')
+	if st.current_sb() is None:
+	    sys.exit(0)
+	for s in range(t.MAX_SNAPS):
+	    flags = st.sbval('snap%d.flags' % s)
+	    if flags & 1:
+	        name = bytes(st.sbval('snap%d.name' % s)).rstrip(b'\0')
+	        print(name.decode(errors='replace'), flags)
+	EOF
+}
+
+recorded_seen=	# the first point where the store held the revert (or its end)
+result=		# what the current point showed, for its KTAP line
+diffed=		# a point's differences were shown
+nr_bad=0	# failed points so far
+declare -A snap_dev=()	# name -> the device attach brought back
+
+# point_run INDEX KIND: replay, build, attach, check
+point_run() {
+	local idx=$1 kind=$2 rc=0 arc=0 err=$SB_TMP/attach.err werr=$SB_TMP/wait.err
+	local d k name st lines s1st='' recorded='' exp_orig rec='' f
+
+	replay_to "$idx" || return 1
+	cp "$cursor" "$replayf" || return 1
+	if [ "$kind" = revert ] || [ "$kind" = "done" ]; then
+		# s1 in the store: ended (gone: the revert had ended), reverting, no
+		f=$(store_snaps | awk '$1 == "sbrc_s1" { print $2 }') || return 1
+		if [ -z "$f" ]; then
+			rec=ended
+		elif ((f & 8)); then
+			rec=reverting
+		else
+			rec=no
+		fi
+	fi
+	rorigin=$("$SNAPBLKCTL" origin "$rdisk_part" --name sbrc_ro) || {
+		rorigin=
+		echo "snapblkctl origin $rdisk_part failed"
+		return 1
+	}
+	wait_for test -b "$rorigin" || { echo "$rorigin did not appear"; return 1; }
+
+	lines=$("$SNAPBLKCTL" attach "$rstore_part" --origin "$rorigin" 2>"$err") || arc=$?
+	# names and states first, with builtins: a resumed revert may end soon
+	for d in $lines; do
+		if ! [[ $d =~ ^/dev/snapblk[0-9]+$ ]]; then
+			echo "attach printed '$d', not a snapblk device"
+			rc=1
+			continue
+		fi
+		snaps+=("$d")
+		k=${d#/dev/}
+		name='' st=''
+		{ read -r name <"/sys/block/$k/snapblk/name" &&
+			read -r st <"/sys/block/$k/snapblk/state"; } 2>/dev/null || true
+		if [ -z "$name" ] || [ -z "$st" ]; then
+			# only a reverted snapshot goes by itself: s1 at its end
+			name=sbrc_s1 st=gone
+		fi
+		if [ -n "${snap_dev[$name]+x}" ]; then
+			echo "attach brought back $name twice"
+			rc=1
+		fi
+		snap_dev[$name]=$d
+		[ "$name" = sbrc_s1 ] && s1st=$st
+		case $name in
+		sbrc_s1 | sbrc_s2) ;;
+		*)	echo "attach brought back $d named '$name', not a snapshot of this test"
+			rc=1 ;;
+		esac
+	done
+	if [ $arc -ne 0 ]; then
+		if [ "$kind" != pre ]; then
+			echo "attach failed (exit $arc) after s1 was made: $(cat "$err")"
+			return 1
+		elif [ $arc -ge 126 ] || [ "$(grep -c . "$err")" != 1 ]; then
+			echo "attach did not fail cleanly: exit $arc, stderr:"
+			cat "$err"
+			rc=1
+		fi
+		result="attach refused"
+	else
+		result="s1 ${s1st:-not back}"
+		[ -n "$rec" ] && result="store: s1 $rec; $result"
+		[ -n "${snap_dev[sbrc_s2]+x}" ] && result+=", s2 back"
+	fi
+
+	# which snapshots must be back
+	case $kind in
+	pre) [ ${#snaps[@]} -eq 0 ] || { echo "attach brought back snapshots before s1 was made"; rc=1; } ;;
+	a | pre2)
+		[ -n "${snap_dev[sbrc_s1]+x}" ] || { echo "s1 not brought back"; rc=1; }
+		[ "$kind" = a ] && [ -n "${snap_dev[sbrc_s2]+x}" ] &&
+			{ echo "s2 brought back before it was begun"; rc=1; } ;;
+	*)	[ -n "${snap_dev[sbrc_s2]+x}" ] || { echo "s2 not brought back"; rc=1; } ;;
+	esac
+	case $kind in
+	a | pre2 | b | synced)
+		[ -n "${snap_dev[sbrc_s1]+x}" ] || { echo "s1 not brought back"; rc=1; }
+		[ "$s1st" = active ] || [ -z "$s1st" ] || { echo "s1 in state '$s1st'"; rc=1; } ;;
+	revert | done)
+		# what the store said (rec), and what attach made of it
+		case $rec:$s1st in
+		ended:) ;;
+		reverting:reverting | reverting:gone) ;;
+		no:active) ;;
+		ended:*) echo "the store no longer holds s1, yet attach brought it back ($s1st)"; rc=1 ;;
+		reverting:*)
+			echo "the store records the revert of s1, but attach brought it back" \
+				"${s1st:-not at all}${s1st:+ (not reverting)}"
+			rc=1 ;;
+		no:*)	echo "the store holds s1 without a revert, but attach brought it back" \
+				"${s1st:-not at all}${s1st:+ (not active)}"
+			rc=1 ;;
+		esac
+		[ "$rec" != no ] && recorded=1
+		if [ "$rec" = no ] && [ "$kind" = "done" ]; then
+			echo "after revert-done the store holds s1 without a revert"
+			rc=1
+		elif [ "$rec" = no ] && [ -n "$recorded_seen" ]; then
+			echo "the store holds s1 without a revert, but it held the revert at entry $recorded_seen"
+			rc=1
+		fi ;;
+	esac
+	[ -n "$recorded" ] && [ -z "$recorded_seen" ] && recorded_seen=$idx
+
+	# the origin right after attach
+	case $kind in
+	pre) exp_orig=$startf ;;
+	a) exp_orig= ; old_or_new "$rorigin" "$m1" "$m2" "during writes A, the origin" || rc=1 ;;
+	pre2) exp_orig=$m2 ;;
+	b) exp_orig= ; old_or_new "$rorigin" "$m2" "$pre" "during writes B, the origin" || rc=1 ;;
+	*) if [ -n "$recorded" ]; then exp_orig=$m1; else exp_orig=$pre; fi ;;
+	esac
+	if [ -n "$exp_orig" ]; then
+		same "$rorigin" "$exp_orig" "right after attach, the origin" || rc=1
+	fi
+	if [ -n "${snap_dev[sbrc_s2]+x}" ]; then
+		same "${snap_dev[sbrc_s2]}" "$m2" "right after attach, s2" || rc=1
+	fi
+
+	if ! "$SNAPBLKCTL" wait "$rorigin" 2>"$werr"; then
+		echo "snapblkctl wait $rorigin failed: $(tail -n 1 "$werr")"
+		return 1
+	fi
+	st=$(sb_sysfs "$rorigin" state)
+	[ "$st" = active ] || { echo "the origin in state '$st' after wait"; rc=1; }
+	if [ -n "$recorded" ] && [ -n "${snap_dev[sbrc_s1]+x}" ]; then
+		d=${snap_dev[sbrc_s1]}
+		if wait_for test ! -e "/sys/block/${d#/dev/}"; then
+			unset "snap_dev[sbrc_s1]"
+		else
+			echo "s1 ($d) is still there after the revert ended"
+			rc=1
+		fi
+	fi
+	if [ -n "$exp_orig" ]; then
+		same "$rorigin" "$exp_orig" "after the wait, the origin" || rc=1
+	else
+		exp_orig=$SB_TMP/orig.img
+		dd if="$rorigin" of="$exp_orig" bs=1M iflag=direct status=none || rc=1
+	fi
+	if [ -n "${snap_dev[sbrc_s1]+x}" ]; then
+		same "${snap_dev[sbrc_s1]}" "$m1" "s1" || rc=1
+	fi
+	if [ -n "${snap_dev[sbrc_s2]+x}" ]; then
+		same "${snap_dev[sbrc_s2]}" "$m2" "after the wait, s2" || rc=1
+	fi
+	point_teardown || return 1
+	same "$rdisk_part" "$exp_orig" "after detach, the disk part" || rc=1
+	return $rc
+}
+
+# point_teardown: remove what point_run made, also after it failed
+point_teardown() {
+	local d rc=0
+
+	if [ -n "$rorigin" ] && [ "$(sb_sysfs "$rorigin" state)" = reverting ]; then
+		timeout 120 "$SNAPBLKCTL" wait "$rorigin" 2>/dev/null ||
+			{ echo "wait $rorigin failed"; rc=1; }
+	fi
+	for ((d = ${#snaps[@]} - 1; d >= 0; d--)); do
+		[ -e "/sys/block/${snaps[$d]#/dev/}" ] || continue
+		"$SNAPBLKCTL" detach "${snaps[$d]}" || { echo "detach ${snaps[$d]} failed"; rc=1; }
+		wait_for test ! -e "/sys/block/${snaps[$d]#/dev/}" || rc=1
+	done
+	snaps=()
+	if [ -n "$rorigin" ]; then
+		"$SNAPBLKCTL" detach "$rorigin" || { echo "detach $rorigin failed"; rc=1; }
+		wait_for test ! -e "/sys/block/${rorigin#/dev/}" || rc=1
+	fi
+	rorigin=
+	return $rc
+}
+
+# check_point INDEX KIND: point_run, then remove what it left
+check_point() {
+	local rc=0
+
+	snaps=()
+	snap_dev=()
+	result=
+	diffed=
+	point_run "$@" || rc=1
+	point_teardown || rc=1
+	return $rc
+}
+
+out=$SB_TMP/point.out
+nr_points=0
+while read -r idx what kind; do
+	nr_points=$((nr_points + 1))
+	desc="entry $idx (${what//_/ }): $kind"
+	if check_point "$idx" "$kind" >"$out" 2>&1; then
+		sb_ok "$desc: $result"
+	else
+		nr_bad=$((nr_bad + 1))
+		sb_notok "$desc${result:+: $result}"
+		diag_file "$out" "  "
+		diag "  log around entry $idx:"
+		awk -v i="$idx" '!/^#/ && $1 >= i - 4 && $1 <= i + 1' "$SB_TMP/log.list" |
+			sed 's/^/    /' | while IFS= read -r l; do diag "$l"; done
+	fi
+done <"$points"
+
+diag "$nr_points crash points checked, $nr_bad failed; the revert was recorded" \
+	"from entry ${recorded_seen:-(never)} on;" \
+	"workload $((t_work - t_start))s, checks $((SECONDS - t_work))s"
+sb_done
