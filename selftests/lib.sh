@@ -1,16 +1,20 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # what it sets (MiB, SB_DEV...) is for the tests
 #
 # lib.sh - shared helpers of the snapblk shell selftests.
 #
 # A test sources this file, calls sb_init, records its checks with
 # check/check_eq/sb_ok/sb_notok (each prints a KTAP subtest line), and
-# ends with sb_done. sb_init installs an EXIT trap that tears down what
-# the test made, in this order: background jobs, open file descriptors,
-# mounts, snapblk devices (children first, with `snapblkctl detach`),
-# loop devices, the test's directory in /tmp. Loop devices and snapblk
-# devices are recorded in files so that helpers called in $(...)
-# subshells register them too.
+# ends with sb_done. sb_init installs an EXIT trap (sb_cleanup) that
+# tears down what the test made, in this order: the write delay of slow
+# disks is lifted, background jobs are stopped, open file descriptors
+# closed, mounts unmounted, snapblk devices removed (after any running
+# revert ended; children first, with `snapblkctl detach`), then the
+# registered device-mapper devices (sb_slow_disk, sb_register_dm), the
+# loop devices, the test's directory in /tmp. Tests do not install EXIT
+# traps of their own. Loop, snapblk and dm devices are recorded in files
+# so that helpers called in $(...) subshells register them too.
 #
 # Exit codes follow kselftest: 0 pass, 1 fail, 4 skip.
 #
@@ -218,6 +222,9 @@ _sb_reg() { # _sb_reg KIND VALUE
 sb_register_dev() { _sb_reg dev "$1"; }
 sb_register_mount() { _sb_reg mnt "$1"; }
 sb_register_pid() { _sb_reg pid "$1"; }
+# sb_register_dm NAME: a device-mapper device the cleanup removes (after
+# the snapblk devices, before the loop devices); sb_slow_disk does it
+sb_register_dm() { _sb_reg dm "$1"; }
 
 _sb_reg_list() { # newest first
 	[ -f "$SB_TMP/.reg-$1" ] && tac "$SB_TMP/.reg-$1"
@@ -260,13 +267,24 @@ _sb_ioctl_remove() {
 }
 
 sb_cleanup() {
-	local rc=$? bad=0 pass p d fd left loops
+	local rc=$? bad=0 pass p d fd i left all loops
 
 	trap - EXIT INT TERM
 	[ -n "$SB_TMP" ] && [ -d "$SB_TMP" ] || exit $rc
 
+	# slow disks at full speed first: the I/O jobs wait for ends sooner
+	for d in $(_sb_reg_list dm); do
+		sb_slow_set "$d" 0 >/dev/null 2>&1
+	done
+	# a job with an I/O that never completes does not end on SIGTERM:
+	# SIGKILL after 5 s, and no waiting for it
 	for p in $(_sb_reg_list pid); do
-		kill "$p" 2>/dev/null
+		kill "$p" 2>/dev/null || continue
+		for ((i = 0; i < 10; i++)); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.5
+		done
+		kill -9 "$p" 2>/dev/null && disown "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
 	for fd in 3 4 5 6 7 8 9; do
@@ -278,6 +296,13 @@ sb_cleanup() {
 			{ diag "cleanup: cannot unmount $d"; bad=1; }
 	done
 
+	# a running revert refuses detach: let it end
+	for d in $(_sb_snapblk_devs); do
+		[ "$(sb_sysfs "$d" state)" = reverting ] || continue
+		timeout 300 "$SNAPBLKCTL" wait "/dev/$d" >/dev/null 2>&1 ||
+			diag "cleanup: snapblkctl wait /dev/$d failed"
+	done
+
 	# snapblk devices: the registered ones and any that appeared during
 	# the test, children before parents (a parent refuses to go first)
 	left=$(
@@ -286,6 +311,7 @@ sb_cleanup() {
 			_sb_snapblk_devs | grep -vxF -f "$SB_TMP/.devs-before" -e ""
 		} | awk '!seen[$0]++'
 	)
+	all=$left
 	for pass in 1 2 3 4; do
 		[ -z "$left" ] && break
 		local next=
@@ -301,6 +327,18 @@ sb_cleanup() {
 		done
 		left=$next
 	done
+
+	# the dm devices, newest first, once nothing of snapblk holds them
+	if [ -s "$SB_TMP/.reg-dm" ]; then
+		for d in $all; do
+			sb_wait_gone "/sys/block/$d" 5
+		done
+		for d in $(_sb_reg_list dm | awk '!seen[$0]++'); do
+			dmsetup info "$d" >/dev/null 2>&1 || continue
+			dmsetup remove --retry "$d" >/dev/null 2>&1 ||
+				{ diag "cleanup: cannot remove dm device $d"; bad=1; }
+		done
+	fi
 
 	# the loop devices still backed by the test's files (a test may have
 	# detached some itself, and the number may have been reused)
@@ -398,6 +436,91 @@ sb_wait_gone() {
 	! [ -e "$1" ]
 }
 
+# --------------------------------------------------- slow disk (dm-delay)
+
+# A slow disk is a dm-delay device over another device whose write delay
+# the test changes (dmsetup reload + resume) while it runs, so that a
+# background commit or revert lasts long enough to be looked at. Reads
+# are never delayed. The cleanup lifts the delay and removes the device.
+
+SB_SLOW=
+
+# sb_slow_probe: can slow disks be made here (dmsetup and the dm-delay
+# target; dm-delay is loaded in the guest)? Sets SB_SLOW to 1 or 0.
+sb_slow_probe() {
+	SB_SLOW=0
+	command -v dmsetup >/dev/null 2>&1 && command -v blockdev >/dev/null 2>&1 ||
+		return 1
+	[ -c "$CTL_DEV" ] && modprobe dm-delay 2>/dev/null
+	dmsetup targets 2>/dev/null | grep -q '^delay ' || return 1
+	SB_SLOW=1
+}
+
+# require_slow_disk: skip the test when slow disks cannot be made
+require_slow_disk() {
+	require_cmd dmsetup blockdev
+	sb_slow_probe || sb_skip "dm-delay target not available"
+}
+
+# _sb_slow_table DEV SECTORS WRITE_MS FLUSH_MS
+_sb_slow_table() {
+	echo "0 $2 delay $1 0 0 $1 0 $3 $1 0 $4"
+}
+
+# sb_slow_disk NAME DEV: a dm-delay device NAME over all of DEV, with no
+# delay yet, registered for the cleanup; prints /dev/mapper/NAME. Where
+# slow disks cannot be made (sb_slow_probe) it prints DEV itself, and
+# sb_slow_set does nothing: a test that can do without calls
+# sb_slow_probe, one that cannot calls require_slow_disk.
+sb_slow_disk() {
+	[ -n "$SB_SLOW" ] || sb_slow_probe
+	if [ "$SB_SLOW" != 1 ]; then
+		echo "$2"
+		return 0
+	fi
+	dmsetup create "$1" --table "$(_sb_slow_table "$2" "$(blockdev --getsz "$2")" 0 0)" ||
+		return 1
+	sb_register_dm "$1"
+	sb_wait_exists "/dev/mapper/$1" || return 1
+	echo "/dev/mapper/$1"
+}
+
+# sb_slow_set NAME MS [FLUSH_MS]: the writes to the slow disk NAME now
+# take MS ms more each, flushes FLUSH_MS (default MS, as in a dm-delay
+# table that gives no flush delay); 0 lifts the delay
+sb_slow_set() {
+	local len target dev rest
+
+	[ -n "$SB_SLOW" ] || sb_slow_probe
+	[ "$SB_SLOW" = 1 ] || return 0
+	read -r _ len target dev rest <<<"$(dmsetup table "$1")" || return 1
+	[ "$target" = delay ] || return 1
+	dmsetup reload "$1" --table "$(_sb_slow_table "$dev" "$len" "$2" "${3:-$2}")" &&
+		dmsetup resume "$1"
+}
+
+# sb_wait_pid PID SECONDS: wait for the background job PID, at most
+# SECONDS; its exit status, or 124 when it still runs then (it is left
+# running: kill it, or leave it to the cleanup if it is registered)
+sb_wait_pid() {
+	local i n=$(($2 * 5))
+
+	for ((i = 0; i < n; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.2
+	done
+	kill -0 "$1" 2>/dev/null && return 124
+	wait "$1"
+}
+
+# sb_now_ms: milliseconds since the epoch
+sb_now_ms() {
+	local t
+
+	t=$(date +%s%N)
+	echo $((t / 1000000))
+}
+
 # ----------------------------------------------------------- snapblkctl
 
 # sb_ctl ARGS...: run snapblkctl; stdout in $SB_OUT, stderr in $SB_ERR,
@@ -468,6 +591,51 @@ expect_cli_error() {
 	sb_notok "$desc" "$why"
 	_sb_show_ctl "$@"
 	return 1
+}
+
+# sb_progress_ok FILE MIN [MONOTONIC]: FILE (what `snapblkctl wait` or
+# `commit --wait` printed on stderr) has only "progress: N%" lines, N at
+# most 100, at least MIN of them, the last one 100% when there is one,
+# and with MONOTONIC=1 never going down. Prints what is wrong.
+sb_progress_ok() {
+	local f=$1 min=$2 mono=${3:-0} n=0 last=-1 l v
+
+	while IFS= read -r l; do
+		if ! [[ $l =~ ^progress:\ ([0-9]+)%$ ]]; then
+			echo "unexpected line on stderr: '$l'"
+			return 1
+		fi
+		v=${BASH_REMATCH[1]}
+		if [ "$v" -gt 100 ]; then
+			echo "progress above 100: '$l'"
+			return 1
+		fi
+		if [ "$mono" = 1 ] && [ "$v" -lt "$last" ]; then
+			echo "progress went down: $last% -> $v%"
+			return 1
+		fi
+		last=$v n=$((n + 1))
+	done <"$f"
+	if [ $n -lt "$min" ]; then
+		echo "$n progress lines, expected at least $min"
+		return 1
+	fi
+	if [ $n -gt 0 ] && [ "$last" -ne 100 ]; then
+		echo "last progress line is $last%, expected 100%"
+		return 1
+	fi
+	return 0
+}
+
+# check_progress DESC FILE MIN [MONOTONIC]: sb_progress_ok as a check
+check_progress() {
+	local out
+
+	if out=$(sb_progress_ok "$2" "$3" "${4:-0}"); then
+		sb_ok "$1"
+	else
+		sb_notok "$1" "$out"
+	fi
 }
 
 # _sb_new_dev ARGS...: run a snapblkctl command that makes a device and

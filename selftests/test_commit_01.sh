@@ -20,109 +20,12 @@
 . "$(dirname "$0")/lib.sh"
 
 DM=sbc01-$$
-dm_made=
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-dm_cleanup() {
-	local rc=$? p d pass
-
-	for p in $(_sb_reg_list pid); do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	# the snapblk devices sit on the dm device: remove them first
-	for pass in 1 2 3; do
-		for d in $(_sb_reg_list dev); do
-			[ -e "/sys/block/$(sb_kname "$d")" ] &&
-				"$SNAPBLKCTL" detach "$d" >/dev/null 2>&1
-		done
-	done
-	if [ -n "$dm_made" ] && dmsetup info "$DM" >/dev/null 2>&1; then
-		dmsetup remove "$DM" >/dev/null 2>&1 || { sleep 1; dmsetup remove "$DM"; } ||
-			diag "cleanup: dmsetup remove $DM failed"
-	fi
-	(exit "$rc")
-	sb_cleanup
-}
 
 sb_init
-trap dm_cleanup EXIT
 require_snapblkctl
-require_cmd dmsetup blockdev timeout
+require_cmd timeout
 require_kmod loop
-modprobe dm-delay 2>/dev/null
-dmsetup targets 2>/dev/null | grep -q '^delay' || sb_skip "dm-delay target not available"
-
-# dm_table WRITE_MS: $base with reads undelayed, writes (and flushes)
-# delayed by WRITE_MS
-dm_table() {
-	echo "0 $(blockdev --getsz "$base") delay $base 0 0 $base 0 $1"
-}
-
-dm_set_delay() {
-	dmsetup reload "$DM" --table "$(dm_table "$1")" && dmsetup resume "$DM"
-}
-
-# progress_ok FILE MIN MONOTONIC: FILE has only "progress: N%" lines, at
-# least MIN of them, the last one 100% (when there is one), and with
-# MONOTONIC=1 never going down
-progress_ok() {
-	local f=$1 min=$2 mono=$3 n=0 last=-1 l v
-
-	while IFS= read -r l; do
-		if ! [[ $l =~ ^progress:\ ([0-9]+)%$ ]]; then
-			echo "unexpected line on stderr: '$l'"
-			return 1
-		fi
-		v=${BASH_REMATCH[1]}
-		if [ "$v" -gt 100 ]; then
-			echo "progress above 100: '$l'"
-			return 1
-		fi
-		if [ "$mono" = 1 ] && [ "$v" -lt "$last" ]; then
-			echo "progress went down: $last% -> $v%"
-			return 1
-		fi
-		last=$v n=$((n + 1))
-	done <"$f"
-	if [ $n -lt "$min" ]; then
-		echo "$n progress lines, expected at least $min"
-		return 1
-	fi
-	if [ $n -gt 0 ] && [ "$last" -ne 100 ]; then
-		echo "last progress line is $last%, expected 100%"
-		return 1
-	fi
-	return 0
-}
-
-# check_progress DESC FILE MIN MONOTONIC: progress_ok as a check
-check_progress() {
-	local out
-
-	if out=$(progress_ok "$2" "$3" "$4"); then
-		sb_ok "$1"
-	else
-		sb_notok "$1" "$out"
-	fi
-}
-
-# wait_pid PID SECONDS: wait for a background job, at most SECONDS; its
-# exit status, or 124 (and it is killed) when it took longer
-wait_pid() {
-	local i n=$(($2 * 5))
-
-	for ((i = 0; i < n; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.2
-	done
-	if kill -0 "$1" 2>/dev/null; then
-		kill "$1" 2>/dev/null
-		wait "$1" 2>/dev/null
-		return 124
-	fi
-	wait "$1"
-}
+require_slow_disk
 
 is_percent() {
 	[[ $1 =~ ^[0-9]+$ ]] && [ "$1" -le 100 ]
@@ -133,10 +36,7 @@ basef=$(sb_file base.img $size 1) || sb_bail "cannot create the base image"
 model=$(sb_copy "$basef" model.img) || sb_bail "cannot copy the base image"
 base=$(sb_loop "$basef") || sb_bail "losetup failed"
 store=$(sb_loop "$(sb_file store.img $((48 * MiB)))") || sb_bail "losetup failed"
-dmsetup create "$DM" --table "$(dm_table 0)" || sb_bail "dmsetup create $DM failed"
-dm_made=1
-pdev=/dev/mapper/$DM
-sb_wait_exists "$pdev" || sb_bail "$pdev did not appear"
+pdev=$(sb_slow_disk "$DM" "$base") || sb_bail "cannot make the dm-delay device $DM over $base"
 
 sb_overlay "$pdev" "$store" --name c01 || sb_bail "snapblkctl overlay $pdev $store failed"
 dev=$SB_DEV
@@ -156,7 +56,7 @@ used1=$(sb_sysfs "$dev" store_used)
 check_true "store_used grew ($used0 -> $used1)" '[ "$used1" -gt "$used0" ]'
 
 # ---- a slow commit, looked at while it runs
-dm_set_delay 500 || sb_bail "cannot set the write delay of $DM"
+sb_slow_set "$DM" 500 || sb_bail "cannot set the write delay of $DM"
 t0=$SECONDS
 sb_ctl commit "$dev"
 check_eq "commit exits 0" "$SB_RC" 0 || { _sb_show_ctl commit "$dev"; sb_bail "commit failed"; }
@@ -193,9 +93,10 @@ check_true "samples: state committing or active, progress a percent" '[ -z "$bad
 kill -0 $waitpid 2>/dev/null && running=yes || running=no
 diag "wait still running after 2s of 500ms write delay: $running"
 
-dm_set_delay 0 || sb_bail "cannot clear the write delay of $DM"
-wait_pid $waitpid 300
+sb_slow_set "$DM" 0 || sb_bail "cannot clear the write delay of $DM"
+sb_wait_pid $waitpid 300
 rc=$?
+[ $rc -eq 124 ] && kill $waitpid 2>/dev/null
 diag "commit took $((SECONDS - t0))s; wait exit $rc"
 check_eq "wait exits 0" "$rc" 0
 diag_file "$SB_TMP/wait.err" "wait: "
@@ -224,12 +125,12 @@ check_true "store_used grew again ($used0 -> $used3)" '[ "$used3" -gt "$used0" ]
 check_eq "the base does not see them" "$("$PATTERN" sum "$base")" "$sumc"
 
 # ---- commit --wait: the progress lines go up to 100%
-dm_set_delay 100 || sb_bail "cannot set the write delay of $DM"
+sb_slow_set "$DM" 100 || sb_bail "cannot set the write delay of $DM"
 t0=$SECONDS
 timeout 300 "$SNAPBLKCTL" commit "$dev" --wait >"$SB_TMP/cw.out" 2>"$SB_TMP/cw.err"
 rc=$?
 diag "commit --wait (100ms write delay) took $((SECONDS - t0))s"
-dm_set_delay 0 || sb_bail "cannot clear the write delay of $DM"
+sb_slow_set "$DM" 0 || sb_bail "cannot clear the write delay of $DM"
 check_eq "commit --wait exits 0" "$rc" 0
 diag_file "$SB_TMP/cw.err" "commit --wait: "
 check_true "commit --wait prints nothing on stdout" '! [ -s "$SB_TMP/cw.out" ]'
@@ -263,6 +164,5 @@ else
 fi
 check "base unchanged by the overlay's later writes" sb_cmp "$base" "$model"
 check "dmsetup remove" dmsetup remove "$DM"
-dm_made=
 
 sb_done

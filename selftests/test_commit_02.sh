@@ -21,34 +21,6 @@ require_snapblkctl
 require_cmd timeout
 require_kmod loop
 
-# progress_ok FILE MIN: only "progress: N%" lines, at least MIN, never
-# going down, the last one 100% (when there is one)
-progress_ok() {
-	local f=$1 min=$2 n=0 last=-1 l v
-
-	while IFS= read -r l; do
-		if ! [[ $l =~ ^progress:\ ([0-9]+)%$ ]] || [ "${BASH_REMATCH[1]}" -gt 100 ]; then
-			echo "unexpected line on stderr: '$l'"
-			return 1
-		fi
-		v=${BASH_REMATCH[1]}
-		if [ "$v" -lt "$last" ]; then
-			echo "progress went down: $last% -> $v%"
-			return 1
-		fi
-		last=$v n=$((n + 1))
-	done <"$f"
-	if [ $n -lt "$min" ]; then
-		echo "$n progress lines, expected at least $min"
-		return 1
-	fi
-	if [ $n -gt 0 ] && [ "$last" -ne 100 ]; then
-		echo "last progress line is $last%, expected 100%"
-		return 1
-	fi
-	return 0
-}
-
 # commit_wait DESC DEV: `commit DEV --wait` exits 0 within 300 s, prints
 # nothing on stdout and only progress lines on stderr
 commit_wait() {
@@ -66,7 +38,7 @@ commit_wait() {
 		sb_notok "$desc" "output on stdout: $(head -c 200 "$SB_TMP/cw.out")"
 		return 1
 	fi
-	if ! out=$(progress_ok "$SB_TMP/cw.err" 0); then
+	if ! out=$(sb_progress_ok "$SB_TMP/cw.err" 0 1); then
 		sb_notok "$desc" "$out"
 		return 1
 	fi

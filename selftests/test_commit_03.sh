@@ -16,64 +16,12 @@
 . "$(dirname "$0")/lib.sh"
 
 DM=sbc03-$$
-dm_made=
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-dm_cleanup() {
-	local rc=$? p d pass
-
-	# fio with an I/O that never completes does not end on SIGTERM
-	for p in $(_sb_reg_list pid); do
-		kill "$p" 2>/dev/null
-		for pass in 1 2 3 4 5 6 7 8 9 10; do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.5
-		done
-		kill -9 "$p" 2>/dev/null
-		disown "$p" 2>/dev/null
-	done
-	for pass in 1 2 3; do
-		for d in $(_sb_reg_list dev); do
-			[ -e "/sys/block/$(sb_kname "$d")" ] &&
-				"$SNAPBLKCTL" detach "$d" >/dev/null 2>&1
-		done
-	done
-	if [ -n "$dm_made" ] && dmsetup info "$DM" >/dev/null 2>&1; then
-		dmsetup remove "$DM" >/dev/null 2>&1 || { sleep 1; dmsetup remove "$DM"; } ||
-			diag "cleanup: dmsetup remove $DM failed"
-	fi
-	(exit "$rc")
-	sb_cleanup
-}
 
 sb_init
-trap dm_cleanup EXIT
 require_snapblkctl
-require_cmd fio dmsetup blockdev timeout
+require_cmd fio timeout
 require_kmod loop
-modprobe dm-delay 2>/dev/null
-dmsetup targets 2>/dev/null | grep -q '^delay' || sb_skip "dm-delay target not available"
-
-dm_table() {
-	echo "0 $(blockdev --getsz "$base") delay $base 0 0 $base 0 $1"
-}
-
-dm_set_delay() {
-	dmsetup reload "$DM" --table "$(dm_table "$1")" && dmsetup resume "$DM"
-}
-
-# wait_pid PID SECONDS: wait for a background job, at most SECONDS; its
-# exit status, or 124 when it still runs
-wait_pid() {
-	local i n=$(($2 * 5))
-
-	for ((i = 0; i < n; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.2
-	done
-	kill -0 "$1" 2>/dev/null && return 124
-	wait "$1"
-}
+require_slow_disk
 
 size=$((32 * MiB))
 fio_off=$((4 * MiB))
@@ -94,6 +42,22 @@ vfio() {
 	fio "${fio_job[@]}" --filename="$d" "$@" >"$log" 2>&1
 }
 
+# check_fio_view WHAT DEV LOG: outside fio's range DEV reads the model;
+# inside it, `fio --verify_only` passes (its output in LOG)
+check_fio_view() {
+	local what=$1 d=$2 log=$3
+
+	check "outside fio's range the $what reads the model" \
+		bash -c "'$PATTERN' cmp '$d' '$model' 0 $fio_off &&
+			'$PATTERN' cmp '$d' '$model' $((fio_off + fio_len)) $((size - fio_off - fio_len))"
+	if vfio "$d" "$log" --verify_only; then
+		sb_ok "fio --verify_only on the $what"
+	else
+		sb_notok "fio --verify_only on the $what"
+		diag_file "$log"
+	fi
+}
+
 # fio_stuck: what fio and the overlay are doing (fio did not end)
 fio_stuck() {
 	diag "overlay: state $(sb_sysfs "$dev" state), progress $(sb_sysfs "$dev" progress)%, store_used $(sb_sysfs "$dev" store_used)"
@@ -106,10 +70,7 @@ basef=$(sb_file base.img $size 1) || sb_bail "cannot create the base image"
 model=$(sb_copy "$basef" model.img) || sb_bail "cannot copy the base image"
 base=$(sb_loop "$basef") || sb_bail "losetup failed"
 store=$(sb_loop "$(sb_file store.img $((64 * MiB)))") || sb_bail "losetup failed"
-dmsetup create "$DM" --table "$(dm_table 0)" || sb_bail "dmsetup create $DM failed"
-dm_made=1
-pdev=/dev/mapper/$DM
-sb_wait_exists "$pdev" || sb_bail "$pdev did not appear"
+pdev=$(sb_slow_disk "$DM" "$base") || sb_bail "cannot make the dm-delay device $DM over $base"
 sb_overlay "$pdev" "$store" --name c03 || sb_bail "snapblkctl overlay failed"
 dev=$SB_DEV
 used0=$(sb_sysfs "$dev" store_used)
@@ -120,7 +81,7 @@ check "scattered writes" \
 	bash -c "'$PATTERN' scatter '$dev' 6 40 4K 64K && '$PATTERN' scatter '$model' 6 40 4K 64K"
 check "overlay reads its view" sb_cmp "$dev" "$model"
 
-dm_set_delay 30 || sb_bail "cannot set the write delay of $DM"
+sb_slow_set "$DM" 30 || sb_bail "cannot set the write delay of $DM"
 t0=$SECONDS
 fio "${fio_job[@]}" --filename="$dev" --do_verify=1 --verify_backlog=32 --rate=3m,3m \
 	>"$SB_TMP/fio.log" 2>&1 &
@@ -156,7 +117,7 @@ if [ "$still" = yes ]; then
 	diag "fio still running after the second commit: $still"
 fi
 # it writes 20M at 3M/s: 7 s, more under TCG, far less than 120 s
-wait_pid $fiopid 120
+sb_wait_pid $fiopid 120
 rc=$?
 diag "fio ran $((SECONDS - t0))s"
 if [ $rc -eq 124 ]; then
@@ -170,36 +131,19 @@ else
 	sb_notok "fio: no error, every block verified" "fio exit $rc"
 	diag_file "$SB_TMP/fio.log"
 fi
-dm_set_delay 0 || sb_bail "cannot clear the write delay of $DM"
+sb_slow_set "$DM" 0 || sb_bail "cannot clear the write delay of $DM"
 
 # what fio wrote after the first commit ended is in the store again
 sb_ctl commit "$dev" --wait
 check_eq "final commit --wait exits 0" "$SB_RC" 0 || _sb_show_ctl commit "$dev" --wait
 check_eq "state active" "$(sb_sysfs "$dev" state)" active
 check_eq "store_used back to the empty overlay's" "$(sb_sysfs "$dev" store_used)" "$used0"
-check "outside fio's range the overlay reads the model" \
-	bash -c "'$PATTERN' cmp '$dev' '$model' 0 $fio_off &&
-		'$PATTERN' cmp '$dev' '$model' $((fio_off + fio_len)) $((size - fio_off - fio_len))"
-if vfio "$dev" "$SB_TMP/fio2.log" --verify_only; then
-	sb_ok "fio --verify_only on the overlay"
-else
-	sb_notok "fio --verify_only on the overlay"
-	diag_file "$SB_TMP/fio2.log"
-fi
+check_fio_view overlay "$dev" "$SB_TMP/fio2.log"
 view=$("$PATTERN" sum "$dev")
 check "detach" sb_detach "$dev"
 check "dmsetup remove" dmsetup remove "$DM"
-dm_made=
 sb_drop_caches
 check_eq "the base has the overlay's checksum" "$("$PATTERN" sum "$base")" "$view"
-check "outside fio's range the base reads the model" \
-	bash -c "'$PATTERN' cmp '$base' '$model' 0 $fio_off &&
-		'$PATTERN' cmp '$base' '$model' $((fio_off + fio_len)) $((size - fio_off - fio_len))"
-if vfio "$base" "$SB_TMP/fio3.log" --verify_only; then
-	sb_ok "fio --verify_only on the base"
-else
-	sb_notok "fio --verify_only on the base"
-	diag_file "$SB_TMP/fio3.log"
-fi
+check_fio_view base "$base" "$SB_TMP/fio3.log"
 
 sb_done

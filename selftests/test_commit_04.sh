@@ -19,48 +19,12 @@
 . "$(dirname "$0")/lib.sh"
 
 DM=sbc04-$$
-dm_made=
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-dm_cleanup() {
-	local rc=$? p d pass
-
-	for p in $(_sb_reg_list pid); do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	for d in $(_sb_reg_list mnt); do
-		mountpoint -q "$d" && umount "$d" 2>/dev/null
-	done
-	for pass in 1 2 3; do
-		for d in $(_sb_reg_list dev); do
-			[ -e "/sys/block/$(sb_kname "$d")" ] &&
-				"$SNAPBLKCTL" detach "$d" >/dev/null 2>&1
-		done
-	done
-	if [ -n "$dm_made" ] && dmsetup info "$DM" >/dev/null 2>&1; then
-		dmsetup remove "$DM" >/dev/null 2>&1 || { sleep 1; dmsetup remove "$DM"; } ||
-			diag "cleanup: dmsetup remove $DM failed"
-	fi
-	(exit "$rc")
-	sb_cleanup
-}
 
 sb_init
-trap dm_cleanup EXIT
 require_snapblkctl
-require_cmd dmsetup blockdev timeout mkfs.ext4 e2fsck sha256sum mountpoint
+require_cmd timeout mkfs.ext4 e2fsck sha256sum mountpoint
 require_kmod loop ext4
-modprobe dm-delay 2>/dev/null
-dmsetup targets 2>/dev/null | grep -q '^delay' || sb_skip "dm-delay target not available"
-
-dm_table() {
-	echo "0 $(blockdev --getsz "$base") delay $base 0 0 $base 0 $1"
-}
-
-dm_set_delay() {
-	dmsetup reload "$DM" --table "$(dm_table "$1")" && dmsetup resume "$DM"
-}
+require_slow_disk
 
 # ------------------------------------------------- interrupt and resume
 
@@ -69,10 +33,7 @@ basef=$(sb_file base.img $size 1) || sb_bail "cannot create the base image"
 model=$(sb_copy "$basef" model.img) || sb_bail "cannot copy the base image"
 base=$(sb_loop "$basef") || sb_bail "losetup failed"
 store=$(sb_loop "$(sb_file store.img $((96 * MiB)))") || sb_bail "losetup failed"
-dmsetup create "$DM" --table "$(dm_table 0)" || sb_bail "dmsetup create $DM failed"
-dm_made=1
-pdev=/dev/mapper/$DM
-sb_wait_exists "$pdev" || sb_bail "$pdev did not appear"
+pdev=$(sb_slow_disk "$DM" "$base") || sb_bail "cannot make the dm-delay device $DM over $base"
 sb_overlay "$pdev" "$store" --name c04 || sb_bail "snapblkctl overlay failed"
 dev=$SB_DEV
 used0=$(sb_sysfs "$dev" store_used)
@@ -82,7 +43,7 @@ check "scattered writes" sb_scatter "$dev" "$model" 6 100 512 128K
 check "overlay reads its view" sb_cmp "$dev" "$model"
 view=$("$PATTERN" sum "$model")
 
-dm_set_delay 1000 || sb_bail "cannot set the write delay of $DM"
+sb_slow_set "$DM" 1000 || sb_bail "cannot set the write delay of $DM"
 sb_ctl commit "$dev"
 check_eq "commit exits 0" "$SB_RC" 0 || { _sb_show_ctl commit "$dev"; sb_bail "commit failed"; }
 st=$(sb_sysfs "$dev" state)
@@ -98,7 +59,7 @@ interrupted=no
 diag "the commit was interrupted: $interrupted"
 
 # the resumed commit is still slow at first, so that it can be seen
-dm_set_delay 200 || sb_bail "cannot set the write delay of $DM"
+sb_slow_set "$DM" 200 || sb_bail "cannot set the write delay of $DM"
 sb_drop_caches
 sb_attach "$store" "$pdev" || sb_bail "attach of the store of the interrupted commit failed"
 dev=$SB_DEV
@@ -110,7 +71,7 @@ if [ $interrupted = yes ]; then
 	check_eq "the interrupted commit resumes on attach" "$st" committing
 fi
 check "the overlay reads the view right after attach" sb_cmp "$dev" "$model"
-dm_set_delay 0 || sb_bail "cannot clear the write delay of $DM"
+sb_slow_set "$DM" 0 || sb_bail "cannot clear the write delay of $DM"
 t0=$SECONDS
 timeout 300 "$SNAPBLKCTL" wait "$dev" >/dev/null 2>"$SB_TMP/wait.err"
 rc=$?
@@ -124,7 +85,6 @@ check_eq "store_used back to the empty overlay's" "$(sb_sysfs "$dev" store_used)
 check "the overlay reads the view" sb_cmp "$dev" "$model"
 check "detach" sb_detach "$dev"
 check "dmsetup remove" dmsetup remove "$DM"
-dm_made=
 sb_drop_caches
 check_eq "the base has the view's checksum" "$("$PATTERN" sum "$base")" "$view"
 check "the base reads the view byte for byte" sb_cmp "$base" "$model"

@@ -26,113 +26,14 @@
 
 . "$(dirname "$0")/lib.sh"
 
-# ---- a disk whose writes can be slowed (dm-delay), so that a revert runs
-# long enough to be watched. Without dm-delay the checks that need a
-# running revert are skipped.
-
-RV_DELAY=0
-
-# slow_table DEV LEN MS: reads and flushes undelayed, writes MS late
-slow_table() {
-	echo "0 $2 delay $1 0 0 $1 0 $3 $1 0 0"
-}
-
-# slow_disk NAME DEV: a dm-delay device over DEV (no delay yet); prints
-# its path, or DEV itself without dm-delay
-slow_disk() {
-	if [ $RV_DELAY -eq 0 ]; then
-		echo "$2"
-		return 0
-	fi
-	dmsetup create "$1" --table "$(slow_table "$2" "$(blockdev --getsz "$2")" 0)" || return 1
-	_sb_reg dm "$1"
-	sb_wait_exists "/dev/mapper/$1" || return 1
-	echo "/dev/mapper/$1"
-}
-
-# slow_set NAME MS: delay the writes of the dm-delay device NAME by MS
-slow_set() {
-	local len target dev rest
-
-	[ $RV_DELAY -eq 0 ] && return 0
-	read -r _ len target dev rest <<<"$(dmsetup table "$1")" || return 1
-	[ "$target" = delay ] || return 1
-	dmsetup reload "$1" --table "$(slow_table "$dev" "$len" "$2")" &&
-		dmsetup resume "$1"
-}
-
-# the devices that are new since sb_init, of one kind
-# shellcheck disable=SC2317 # called by the EXIT trap
-rv_new_devs() {
-	local d
-
-	for d in /sys/block/snapblk*; do
-		[ -e "$d" ] || continue
-		grep -qx "${d##*/}" "$SB_TMP/.devs-before" && continue
-		[ "$(cat "$d/snapblk/kind" 2>/dev/null)" = "$1" ] && echo "${d##*/}"
-	done
-}
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-rv_cleanup() {
-	local rc=$? p d fd kind
-
-	trap - EXIT
-	for p in $(_sb_reg_list pid); do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	for fd in 3 4 5 6 7 8 9; do
-		eval "exec $fd>&-" 2>/dev/null
-	done
-	for d in $(_sb_reg_list mnt); do
-		mountpoint -q "$d" && { umount "$d" 2>/dev/null || umount -l "$d"; }
-	done
-	for d in $(_sb_reg_list dm); do
-		slow_set "$d" 0 >/dev/null 2>&1
-	done
-	# a running revert refuses detach: let it end
-	for d in /sys/block/snapblk*; do
-		[ "$(cat "$d/snapblk/state" 2>/dev/null)" = reverting ] || continue
-		timeout 300 "$SNAPBLKCTL" wait "/dev/${d##*/}" >/dev/null 2>&1 ||
-			diag "cleanup: wait ${d##*/} failed"
-	done
-	if [ -n "$(_sb_reg_list dm)" ]; then
-		# the dm devices go before the loops, after what is built on them
-		for kind in snapshot origin overlay; do
-			for d in $(rv_new_devs "$kind"); do
-				"$SNAPBLKCTL" detach "/dev/$d" >/dev/null 2>&1 ||
-					diag "cleanup: detach $d failed"
-				sb_wait_gone "/sys/block/$d"
-			done
-		done
-		for d in $(_sb_reg_list dm); do
-			dmsetup info "$d" >/dev/null 2>&1 || continue
-			dmsetup remove --retry "$d" >/dev/null || diag "cleanup: dmsetup remove $d failed"
-		done
-	fi
-	(exit "$rc")
-	sb_cleanup
-}
-
 sb_init
-trap rv_cleanup EXIT
 require_snapblkctl
 require_cmd python3 blockdev
 require_kmod loop
-if command -v dmsetup >/dev/null 2>&1; then
-	modprobe dm-delay 2>/dev/null
-	dmsetup targets 2>/dev/null | grep -q '^delay ' && RV_DELAY=1
-fi
-[ $RV_DELAY -eq 1 ] || diag "no dm-delay: the revert may end before it can be watched"
-
-# ms since the epoch
-now_ms() {
-	local t
-
-	t=$(date +%s%N)
-	echo $((t / 1000000))
-}
+# the disk under the origin is a slow disk, so that a revert runs long
+# enough to be watched; without dm-delay the checks that need a running
+# revert are skipped
+sb_slow_probe || diag "no dm-delay: the revert may end before it can be watched"
 
 # sysfs_pct DEV: "ok" if the progress attribute is a percent
 sysfs_pct() {
@@ -146,18 +47,16 @@ sysfs_pct() {
 	fi
 }
 
-# shellcheck disable=SC2317 # called through check
-# progress_lines FILE: only "progress: N%" lines, N never decreasing, the
-# last one 100%
-progress_lines() {
-	awk '
-		!/^progress: [0-9]+%$/ { print "not a progress line: " $0; bad = 1; next }
-		{ n = substr($2, 1, length($2) - 1) + 0
-		  if (n > 100 || n < last) { print "bad percentage: " $0; bad = 1 }
-		  last = n; lines++ }
-		END { if (!lines) { print "no progress line"; exit 1 }
-		      if (last != 100) { print "last line not 100%"; bad = 1 }
-		      exit bad }' "$1"
+# origin_and_snapshot STORE SNAPNAME: the origin r01o over $disk and a
+# snapshot SNAPNAME of it on STORE; sets origin, ok (its kernel name),
+# snap and sk
+origin_and_snapshot() {
+	sb_origin "$disk" --name r01o || sb_bail "snapblkctl origin $disk failed"
+	origin=$SB_DEV
+	ok=$(sb_kname "$origin")
+	sb_snapshot r01o "$1" --name "$2" || sb_bail "snapblkctl snapshot $2 on $1 failed"
+	snap=$SB_DEV
+	sk=$(sb_kname "$snap")
 }
 
 DMNAME=sbrev01.$$
@@ -167,16 +66,11 @@ diskf=$(sb_file disk.img $size 1) || sb_bail "cannot create the disk image"
 model0=$(sb_copy "$diskf" model0.img) || sb_bail "cannot copy the disk image"
 model1=$(sb_copy "$diskf" model1.img) || sb_bail "cannot copy the disk image"
 loop=$(sb_loop "$diskf") || sb_bail "losetup failed"
-disk=$(slow_disk "$DMNAME" "$loop") || sb_bail "dmsetup create over $loop failed"
+disk=$(sb_slow_disk "$DMNAME" "$loop") || sb_bail "dmsetup create over $loop failed"
 store=$(sb_loop "$(sb_file store.img $((100 * MiB)))") || sb_bail "losetup failed"
 diag "disk $disk over $loop, store $store"
 
-sb_origin "$disk" --name r01o || sb_bail "snapblkctl origin $disk failed"
-origin=$SB_DEV
-ok=$(sb_kname "$origin")
-sb_snapshot r01o "$store" --name r01s || sb_bail "snapblkctl snapshot failed"
-snap=$SB_DEV
-sk=$(sb_kname "$snap")
+origin_and_snapshot "$store" r01s
 diag "origin $origin, snapshot $snap"
 
 # ---- origin writes after the snapshot: 48M of chunks plus small ones
@@ -193,10 +87,10 @@ check_eq "snapshot: state before the revert" "$(sb_sysfs "$snap" state)" active
 diag "store_used before the revert: $(sb_sysfs "$snap" store_used)"
 
 # ---- revert, with the disk's writes slowed down
-slow_set "$DMNAME" 2000 || sb_bail "cannot slow down $disk"
-t0=$(now_ms)
+sb_slow_set "$DMNAME" 2000 0 || sb_bail "cannot slow down $disk"
+t0=$(sb_now_ms)
 sb_ctl revert r01s
-t1=$(now_ms)
+t1=$(sb_now_ms)
 rv_rc=$SB_RC rv_out=$SB_OUT rv_err=$SB_ERR
 # sample at once, while the copy is (most likely) still running
 if [ -e "/sys/block/$sk" ]; then running=1; else running=0; fi
@@ -255,17 +149,17 @@ else
 fi
 
 # ---- lift the delay: the revert ends
-check "lift the write delay" slow_set "$DMNAME" 0
-t0=$(now_ms)
+check "lift the write delay" sb_slow_set "$DMNAME" 0
+t0=$(sb_now_ms)
 wait $waiter
 wrc=$?
-t1=$(now_ms)
+t1=$(sb_now_ms)
 diag "wait $waitdev: exit $wrc, $((t1 - t0)) ms after the delay was lifted"
 check_eq "wait exits 0" $wrc 0
 check_true "wait prints nothing on stdout" '! [ -s "$SB_TMP/wait.out" ]' || diag_file "$SB_TMP/wait.out"
 if [ $running -eq 1 ]; then
 	check "wait: 'progress: N%' lines on stderr, rising, ending with 100%" \
-		progress_lines "$SB_TMP/wait.err" || diag_file "$SB_TMP/wait.err" "stderr: "
+		sb_progress_ok "$SB_TMP/wait.err" 1 1 || diag_file "$SB_TMP/wait.err" "stderr: "
 else
 	diag_file "$SB_TMP/wait.err" "wait stderr: "
 fi
@@ -295,12 +189,7 @@ check "the disk device holds the snapshot's moment" sb_cmp "$disk" "$model0"
 store2=$(sb_loop "$(sb_file store2.img $((48 * MiB)))") || sb_bail "losetup failed"
 model2=$(sb_copy "$model0" model2.img) || sb_bail "cannot copy the model"
 model3=$(sb_copy "$model0" model3.img) || sb_bail "cannot copy the model"
-sb_origin "$disk" --name r01o || sb_bail "snapblkctl origin $disk failed (second time)"
-origin=$SB_DEV
-ok=$(sb_kname "$origin")
-sb_snapshot r01o "$store2" --name r01t || sb_bail "snapblkctl snapshot on $store2 failed"
-snap=$SB_DEV
-sk=$(sb_kname "$snap")
+origin_and_snapshot "$store2" r01t
 check "snapshot: 4K write at 1M+4K" sb_write "$snap" "$model2" 10 $((MiB + 4 * KiB)) 4K 4K
 check "snapshot: 512B write in the middle of chunk 100" \
 	sb_write "$snap" "$model2" 11 $((100 * chunk + 13 * 512)) 512 512
@@ -312,9 +201,9 @@ check "origin: 8K write over the snapshot's 4K" sb_write "$origin" "$model3" 15 
 check "snapshot reads its moment with its writes" sb_cmp "$snap" "$model2"
 check "origin reads its writes" sb_cmp "$origin" "$model3"
 
-t0=$(now_ms)
+t0=$(sb_now_ms)
 sb_ctl revert r01t --wait
-t1=$(now_ms)
+t1=$(sb_now_ms)
 diag "revert --wait: exit $SB_RC after $((t1 - t0)) ms"
 if [ "$SB_RC" -ne 0 ]; then
 	_sb_show_ctl revert r01t --wait
@@ -324,7 +213,7 @@ sb_ok "revert r01t --wait exits 0"
 check_eq "revert --wait prints nothing on stdout" "$SB_OUT" ""
 printf '%s\n' "$SB_ERR" | grep -v '^$' >"$SB_TMP/revert.err"
 if [ -s "$SB_TMP/revert.err" ]; then
-	check "revert --wait: stderr holds only progress lines" progress_lines "$SB_TMP/revert.err" ||
+	check "revert --wait: stderr holds only progress lines" sb_progress_ok "$SB_TMP/revert.err" 1 1 ||
 		diag_file "$SB_TMP/revert.err" "stderr: "
 fi
 check "the snapshot is gone when revert --wait returns" sb_wait_gone "/sys/block/$sk" 1

@@ -24,113 +24,14 @@
 
 . "$(dirname "$0")/lib.sh"
 
-# ---- a disk whose writes can be slowed (dm-delay), so that a revert runs
-# long enough to be watched. Without dm-delay the checks that need a
-# running revert are skipped.
-
-RV_DELAY=0
-
-# slow_table DEV LEN MS: reads and flushes undelayed, writes MS late
-slow_table() {
-	echo "0 $2 delay $1 0 0 $1 0 $3 $1 0 0"
-}
-
-# slow_disk NAME DEV: a dm-delay device over DEV (no delay yet); prints
-# its path, or DEV itself without dm-delay
-slow_disk() {
-	if [ $RV_DELAY -eq 0 ]; then
-		echo "$2"
-		return 0
-	fi
-	dmsetup create "$1" --table "$(slow_table "$2" "$(blockdev --getsz "$2")" 0)" || return 1
-	_sb_reg dm "$1"
-	sb_wait_exists "/dev/mapper/$1" || return 1
-	echo "/dev/mapper/$1"
-}
-
-# slow_set NAME MS: delay the writes of the dm-delay device NAME by MS
-slow_set() {
-	local len target dev rest
-
-	[ $RV_DELAY -eq 0 ] && return 0
-	read -r _ len target dev rest <<<"$(dmsetup table "$1")" || return 1
-	[ "$target" = delay ] || return 1
-	dmsetup reload "$1" --table "$(slow_table "$dev" "$len" "$2")" &&
-		dmsetup resume "$1"
-}
-
-# the devices that are new since sb_init, of one kind
-# shellcheck disable=SC2317 # called by the EXIT trap
-rv_new_devs() {
-	local d
-
-	for d in /sys/block/snapblk*; do
-		[ -e "$d" ] || continue
-		grep -qx "${d##*/}" "$SB_TMP/.devs-before" && continue
-		[ "$(cat "$d/snapblk/kind" 2>/dev/null)" = "$1" ] && echo "${d##*/}"
-	done
-}
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-rv_cleanup() {
-	local rc=$? p d fd kind
-
-	trap - EXIT
-	for p in $(_sb_reg_list pid); do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	for fd in 3 4 5 6 7 8 9; do
-		eval "exec $fd>&-" 2>/dev/null
-	done
-	for d in $(_sb_reg_list mnt); do
-		mountpoint -q "$d" && { umount "$d" 2>/dev/null || umount -l "$d"; }
-	done
-	for d in $(_sb_reg_list dm); do
-		slow_set "$d" 0 >/dev/null 2>&1
-	done
-	# a running revert refuses detach: let it end
-	for d in /sys/block/snapblk*; do
-		[ "$(cat "$d/snapblk/state" 2>/dev/null)" = reverting ] || continue
-		timeout 300 "$SNAPBLKCTL" wait "/dev/${d##*/}" >/dev/null 2>&1 ||
-			diag "cleanup: wait ${d##*/} failed"
-	done
-	if [ -n "$(_sb_reg_list dm)" ]; then
-		# the dm devices go before the loops, after what is built on them
-		for kind in snapshot origin overlay; do
-			for d in $(rv_new_devs "$kind"); do
-				"$SNAPBLKCTL" detach "/dev/$d" >/dev/null 2>&1 ||
-					diag "cleanup: detach $d failed"
-				sb_wait_gone "/sys/block/$d"
-			done
-		done
-		for d in $(_sb_reg_list dm); do
-			dmsetup info "$d" >/dev/null 2>&1 || continue
-			dmsetup remove --retry "$d" >/dev/null || diag "cleanup: dmsetup remove $d failed"
-		done
-	fi
-	(exit "$rc")
-	sb_cleanup
-}
-
 sb_init
-trap rv_cleanup EXIT
 require_snapblkctl
 require_cmd python3 blockdev
 require_kmod loop
-if command -v dmsetup >/dev/null 2>&1; then
-	modprobe dm-delay 2>/dev/null
-	dmsetup targets 2>/dev/null | grep -q '^delay ' && RV_DELAY=1
-fi
-[ $RV_DELAY -eq 1 ] || diag "no dm-delay: the revert may end before it can be watched"
-
-# ms since the epoch
-now_ms() {
-	local t
-
-	t=$(date +%s%N)
-	echo $((t / 1000000))
-}
+# the disk under the origin is a slow disk, so that a revert runs long
+# enough to be watched; without dm-delay the checks that need a running
+# revert are skipped
+sb_slow_probe || diag "no dm-delay: the revert may end before it can be watched"
 
 size=$((32 * MiB))
 chunk=$((64 * KiB))
@@ -165,7 +66,7 @@ round() {
 	diskf=$(sb_file "disk$t.img" $size 1) || sb_bail "cannot create the disk image"
 	model=$(sb_copy "$diskf" "model$t.img") || sb_bail "cannot copy the disk image"
 	loop=$(sb_loop "$diskf") || sb_bail "losetup failed"
-	disk=$(slow_disk "$dm" "$loop") || sb_bail "dmsetup create over $loop failed"
+	disk=$(sb_slow_disk "$dm" "$loop") || sb_bail "dmsetup create over $loop failed"
 	st[a]=$(sb_loop "$(sb_file "store$t-a.img" $((64 * MiB)))") || sb_bail "losetup failed"
 	st[b]=$(sb_loop "$(sb_file "store$t-b.img" $((64 * MiB)))") || sb_bail "losetup failed"
 	ss[1]=${st[$2]} ss[2]=${st[$3]} ss[3]=${st[$4]}
@@ -205,10 +106,10 @@ round() {
 	check "[$t] O reads the latest data" sb_cmp "$origin" "$model"
 
 	# ---- revert S2 with the disk's writes slowed down
-	slow_set "$dm" 2000 || sb_bail "cannot slow down $disk"
-	t0=$(now_ms)
+	sb_slow_set "$dm" 2000 0 || sb_bail "cannot slow down $disk"
+	t0=$(sb_now_ms)
 	sb_ctl revert "${t}s2"
-	t1=$(now_ms)
+	t1=$(sb_now_ms)
 	rc=$SB_RC
 	if [ -e "/sys/block/${sk[2]}" ]; then running=1; else running=0; fi
 	sts=$(sb_sysfs "${sk[2]}" state)
@@ -275,11 +176,11 @@ round() {
 	"$SNAPBLKCTL" wait "$o" >"$SB_TMP/wait.out" 2>"$SB_TMP/wait.err" &
 	wp=($!)
 	sb_register_pid $!
-	check "[$t] lift the write delay" slow_set "$dm" 0
-	t0=$(now_ms)
+	check "[$t] lift the write delay" sb_slow_set "$dm" 0
+	t0=$(sb_now_ms)
 	wait "${wp[0]}"
 	wrc=$?
-	t1=$(now_ms)
+	t1=$(sb_now_ms)
 	diag "wait $o: exit $wrc, $((t1 - t0)) ms after the delay was lifted; $(wc -l <"$SB_TMP/wait.err") lines on stderr"
 	check_eq "[$t] wait ORIGIN exits 0" "$wrc" 0 || diag_file "$SB_TMP/wait.err"
 	if [ $still -eq 1 ]; then
