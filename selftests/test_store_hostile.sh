@@ -407,7 +407,10 @@ def sn sn-uuid-changed stale 'set % uuid hex:00112233445566778899aabbccddeeff'
 # snapshot slots
 def sn sn-snap-duplicate-id refuse 'set % snap1.id 1'
 def sn sn-snap-id-next-id refuse "set % snap1.id $sn_next"
-def sn sn-snap-flags-unknown refuse 'set % snap0.flags 9'
+def sn sn-snap-flags-unknown refuse 'set % snap0.flags 17'
+# one revert at a time: two REVERTING snapshots (flag 8) are refused (a
+# single one is a revert to resume: attach would roll the origin back)
+def sn sn-snap-two-reverting refuse 'set % snap0.flags 9' 'set % snap1.flags 9'
 def sn sn-snap-flags-bit31 refuse 'set % snap0.flags 0x80000001'
 def sn sn-snap-flags-not-live refuse 'set % snap0.flags 0'
 def sn sn-snap-flags-block-writes either 'set % snap0.flags 5'
@@ -436,7 +439,9 @@ def sn sn-desc-private-first-ne-last refuse "set-desc % $d_priv first 1"
 def sn sn-desc-overlapping-runs refuse "set-desc % $d_two first 1"
 def sn sn-desc-two-runs-one-chunk refuse \
 	"set-desc % $d_shared2 chunk $d_shared_chunk"
-def sn sn-desc-flags-unknown refuse "set-desc % $d_shared flags 5"
+def sn sn-desc-flags-unknown refuse "set-desc % $d_shared flags 9"
+# a DONE mark (4) with no revert running is stale: ignored and cleared
+def sn sn-desc-flags-done-stale attach "set-desc % $d_shared flags 5"
 def sn sn-desc-flags-private-only refuse "set-desc % $d_shared flags 2"
 def sn sn-desc-flags-bit31 refuse "set-desc % $d_shared flags 0x80000001"
 def sn sn-desc-reserved refuse "set-desc % $d_shared reserved 1"
