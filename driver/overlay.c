@@ -718,7 +718,9 @@ static void snapblk_ov_dispatch(struct snapblk_overlay *ov, struct bio *bio)
  */
 void snapblk_overlay_submit(struct snapblk_overlay *ov, struct bio *bio)
 {
-	WRITE_ONCE(ov->nr_bios, ov->nr_bios + 1);
+	/* only a commit looks at it: no shared line to write otherwise */
+	if (unlikely(READ_ONCE(ov->merging)))
+		WRITE_ONCE(ov->nr_bios, ov->nr_bios + 1);
 	if (op_is_write(bio_op(bio)) && unlikely(READ_ONCE(ov->hold))) {
 		spin_lock_irq(&ov->lock);
 		if (ov->hold) {
