@@ -173,6 +173,7 @@ static struct bio *snapblk_ov_front(struct snapblk_overlay *ov,
 	return split;
 }
 
+/* A read of the base or of zeroes (store I/O goes through a counted clone). */
 static void snapblk_ov_remap(struct snapblk_overlay *ov, struct bio *bio,
 			     enum snapblk_ov_src src, sector_t to)
 {
@@ -181,7 +182,7 @@ static void snapblk_ov_remap(struct snapblk_overlay *ov, struct bio *bio,
 		bio_endio(bio);
 		return;
 	}
-	bio_set_dev(bio, src == SNAPBLK_SRC_BASE ? ov->base : ov->store.dev.bdev);
+	bio_set_dev(bio, ov->base);
 	bio->bi_iter.bi_sector = to;
 	submit_bio_noacct(bio);
 }
