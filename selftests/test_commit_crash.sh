@@ -54,9 +54,9 @@
 # entries sampled, default 6).
 
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-crash.sh"
 set -u
 
-LOGREPLAY=$SB_DIR/logreplay
 STORETOOL=$SB_DIR/storetool.py
 DM=sbcc_lw
 DM_BASE=sbcc_base
@@ -71,77 +71,9 @@ SAMPLE_FLUSH=${SNAPBLK_CRASH_FLUSHES:-12}	# flush/FUA entries during the commit
 SAMPLE_MID=${SNAPBLK_CRASH_MID:-6}		# plain entries during the commit
 SAMPLE_AFTER=2					# flush/FUA entries after commit-done
 
-dm_made=()	# dm devices of the workload, in creation order
-rloops=()	# the loop devices of the replay: base part, store part
 rov=		# the overlay attached at the current point
-devs_before=
 
-# remove every snapblk device made since the start
-# shellcheck disable=SC2317 # called by the EXIT trap
-detach_new_devs() {
-	local d k
-
-	for d in /sys/block/snapblk*; do
-		[ -e "$d" ] || continue
-		k=${d##*/}
-		[[ " $devs_before " == *" $k "* ]] && continue
-		"$SNAPBLKCTL" detach "/dev/$k" >/dev/null 2>&1 ||
-			diag "cleanup: snapblkctl detach /dev/$k failed"
-		wait_for test ! -e "$d"
-	done
-}
-
-# dm_remove NAME...: remove dm devices, last first
-dm_remove() {
-	local i rc=0
-
-	for ((i = $#; i >= 1; i--)); do
-		dmsetup info "${!i}" >/dev/null 2>&1 || continue
-		dmsetup remove --retry "${!i}" >/dev/null || rc=1
-	done
-	return $rc
-}
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-crash_cleanup() {
-	local rc=$? d
-
-	set +e
-	detach_new_devs
-	for d in "${rloops[@]}"; do
-		losetup -d "$d" || diag "cleanup: losetup -d $d failed"
-	done
-	dm_remove "${dm_made[@]}" || diag "cleanup: dmsetup remove ${dm_made[*]} failed"
-	(exit "$rc")
-	sb_cleanup
-}
-
-# wait_for CMD...: up to 5 s until CMD succeeds
-wait_for() {
-	local i
-
-	for ((i = 0; i < 50; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-sb_init
-set -e	# after sb_init: some lib.sh internals end with a false test
-trap crash_cleanup EXIT
-trap 'diag "line $LINENO: a command failed (exit $?)"' ERR
-require_snapblkctl
-require_cmd dmsetup blockdev losetup blkdiscard python3
-require_kmod loop
-[ -x "$LOGREPLAY" ] || sb_bail "$LOGREPLAY not built: run make -C selftests"
-modprobe dm-log-writes 2>/dev/null || true
-dmsetup targets 2>/dev/null | grep -q '^log-writes' ||
-	sb_skip "dm-log-writes target not available"
-for d in $DM $DM_BASE $DM_STORE; do
-	dmsetup info "$d" >/dev/null 2>&1 && sb_bail "device-mapper device $d already exists"
-done
-devs_before=$(cd /sys/block && echo snapblk*)
+crash_init
 
 t_start=$SECONDS
 # the starting image: the base area holds a pattern, the store area zeroes
@@ -154,19 +86,7 @@ log=$(sb_loop "$logf") || sb_bail "losetup failed"
 srcf=$(sb_file src.img $((4 * MiB)) 32) || sb_bail "cannot create the source of the writes"
 view=$SB_TMP/view.img	# what the overlay showed before the commit
 
-dmsetup create $DM --table "0 $(blockdev --getsz "$disk") log-writes $disk $log" ||
-	sb_bail "dmsetup create $DM failed"
-dm_made+=("$DM")
-dmsetup create $DM_BASE --table "0 $BASE_SECT linear /dev/mapper/$DM 0" ||
-	sb_bail "dmsetup create $DM_BASE failed"
-dm_made+=("$DM_BASE")
-dmsetup create $DM_STORE --table "0 $STORE_SECT linear /dev/mapper/$DM $BASE_SECT" ||
-	sb_bail "dmsetup create $DM_STORE failed"
-dm_made+=("$DM_STORE")
-
-dm_mark() {
-	dmsetup message $DM 0 mark "$1"
-}
+crash_log_devices $DM "$disk" "$log" $DM_BASE $BASE_SECT $DM_STORE $STORE_SECT
 
 # ------------------------------------------------------------ workload
 
@@ -174,7 +94,7 @@ sb_overlay /dev/mapper/$DM_BASE /dev/mapper/$DM_STORE --name sbcc_ov ||
 	sb_bail "snapblkctl overlay /dev/mapper/$DM_BASE /dev/mapper/$DM_STORE failed"
 ov=$SB_DEV
 # before this mark the store was being formatted: no promise yet
-dm_mark overlay-made
+crash_mark overlay-made
 used0=$(sb_sysfs "$ov" store_used)
 diag "overlay $ov on /dev/mapper/$DM_BASE, store /dev/mapper/$DM_STORE," \
 	"both on /dev/mapper/$DM ($disk, logged to $log); store_used $used0 when new"
@@ -209,16 +129,16 @@ else
 fi
 dd if="$ov" of="$view" bs=1M iflag=direct status=none || sb_bail "cannot read $ov"
 used1=$(sb_sysfs "$ov" store_used)
-dm_mark synced
+crash_mark synced
 diag "store used after the writes: $used1 of $(sb_sysfs "$ov" store_size) bytes"
 "$PATTERN" cmp "$view" "$startf" 0 $BASE_SIZE >/dev/null 2>&1 &&
 	sb_bail "the view equals the starting image: the writes did nothing"
 
-dm_mark commit-start
+crash_mark commit-start
 t0=$SECONDS
 check "live: snapblkctl commit $ov --wait" "$SNAPBLKCTL" commit "$ov" --wait ||
 	sb_bail "the commit failed"
-dm_mark commit-done
+crash_mark commit-done
 diag "the commit took $((SECONDS - t0))s"
 check "live: the overlay reads like its view" "$PATTERN" cmp "$ov" "$view" 0 $BASE_SIZE || true
 check_eq "live: store_used back at its value when new" "$(sb_sysfs "$ov" store_used)" "$used0" || true
@@ -226,56 +146,25 @@ check_eq "live: state active" "$(sb_sysfs "$ov" state)" active || true
 sb_detach "$ov" || sb_bail "detach $ov failed"
 check "live: the base reads like the view" \
 	"$PATTERN" cmp /dev/mapper/$DM_BASE "$view" 0 $BASE_SIZE || true
-dm_remove "${dm_made[@]}" || sb_bail "dmsetup remove ${dm_made[*]} failed"
-dm_made=()
-# the log is read from its file from now on: faster than through the loop
-# device, and the loop driver wrote it through the file's page cache
-log=$logf
+crash_log_stop
 t_work=$SECONDS
 
 # ----------------------------------------------------------- the log
 
-if ! "$LOGREPLAY" list "$log" >"$SB_TMP/log.list" 2>"$SB_TMP/log.err"; then
-	diag_file "$SB_TMP/log.err"
-	sb_bail "logreplay list failed"
-fi
-"$LOGREPLAY" flushes "$log" >"$SB_TMP/log.flushes" || sb_bail "logreplay flushes failed"
-nr_entries=$(grep -vc '^#' "$SB_TMP/log.list")
+# read from its file: faster than through the loop device, and the loop
+# driver wrote it through the file's page cache
+crash_log_read "$logf"
+nr_entries=$CRASH_ENTRIES
 
-# mark_index NAME: entry index of the first mark NAME
-mark_index() {
-	awk -v m="$1" '!/^#/ && $4 ~ /MARK/ && $5 == m { print $1; found = 1; exit }
-		END { exit !found }' "$SB_TMP/log.list"
-}
-
-i_omade=$(mark_index overlay-made) || sb_bail "no mark overlay-made in the log"
-i_sync=$(mark_index synced) || sb_bail "no mark synced in the log"
-i_cs=$(mark_index commit-start) || sb_bail "no mark commit-start in the log"
-i_cd=$(mark_index commit-done) || sb_bail "no mark commit-done in the log"
+i_omade=$(crash_mark_index overlay-made) || sb_bail "no mark overlay-made in the log"
+i_sync=$(crash_mark_index synced) || sb_bail "no mark synced in the log"
+i_cs=$(crash_mark_index commit-start) || sb_bail "no mark commit-start in the log"
+i_cd=$(crash_mark_index commit-done) || sb_bail "no mark commit-done in the log"
 i_last=$((nr_entries - 1))
 
-# sample COUNT: up to COUNT evenly spaced lines of stdin
-sample() {
-	awk -v n="$1" '{ a[NR] = $0 } END {
-		if (NR <= n) { for (i = 1; i <= NR; i++) print a[i]; exit }
-		for (i = 0; i < n; i++) print a[1 + int(i * NR / n)] }'
-}
-
-# flushes_in A B: flush/FUA entries with A < index < B
-flushes_in() {
-	awk -v a="$1" -v b="$2" '$1 > a && $1 < b' "$SB_TMP/log.flushes"
-}
-
-# plain_in A B WHERE: plain writes with A < index < B to the base area
-# (WHERE=base) or to the store area (WHERE=store)
-plain_in() {
-	awk -v a="$1" -v b="$2" -v w="$3" -v o=$BASE_SECT '!/^#/ && $1 > a && $1 < b &&
-		$4 == "-" && $3 > 0 && ((w == "base") == ($2 < o)) { print $1 }' "$SB_TMP/log.list"
-}
-
-diag "log: $nr_entries entries, $(wc -l <"$SB_TMP/log.flushes") with FLUSH or FUA" \
-	"($(flushes_in "$i_cs" "$i_cd" | wc -l) during the commit)," \
-	"$(plain_in "$i_cs" "$i_cd" base | wc -l) plain writes to the base during the commit"
+diag "log: $nr_entries entries, $(wc -l <"$CRASH_FLUSHES") with FLUSH or FUA" \
+	"($(crash_flushes_in "$i_cs" "$i_cd" | wc -l) during the commit)," \
+	"$(crash_plain_in "$i_cs" "$i_cd" 0 | wc -l) plain writes to the base during the commit"
 
 # describe: for each entry index on stdin, "INDEX WHAT KIND": WHAT the
 # entry (mark_NAME, FLUSH, write_to_base...), KIND pre (before
@@ -291,47 +180,25 @@ describe() {
 			what[$1] = ($4 == "-" ? "write" : $4) ($3 == 0 ? "" : $2 < o ? "_to_base" : "_to_store")
 		next
 	}
-	{ print $1, what[$1], $1 < cs ? "pre" : $1 < cd ? "commit" : "done" }' "$SB_TMP/log.list" -
+	{ print $1, what[$1], $1 < cs ? "pre" : $1 < cd ? "commit" : "done" }' "$CRASH_LIST" -
 }
 
 points=$SB_TMP/points
 {
 	# every mark and the last entry
-	awk '!/^#/ && $4 ~ /MARK/ { print $1 }' "$SB_TMP/log.list"
+	crash_marks
 	echo $i_last
-	flushes_in "$i_cs" "$i_cd" | sample "$SAMPLE_FLUSH"
-	plain_in "$i_cs" "$i_cd" base | sample $((SAMPLE_MID / 2))
-	plain_in "$i_cs" "$i_cd" store | sample $((SAMPLE_MID - SAMPLE_MID / 2))
-	flushes_in "$i_cd" $((i_last + 1)) | sample $SAMPLE_AFTER
+	crash_flushes_in "$i_cs" "$i_cd" | crash_sample "$SAMPLE_FLUSH"
+	crash_plain_in "$i_cs" "$i_cd" 0 | crash_sample $((SAMPLE_MID / 2))
+	crash_plain_in "$i_cs" "$i_cd" 1 | crash_sample $((SAMPLE_MID - SAMPLE_MID / 2))
+	crash_flushes_in "$i_cd" $((i_last + 1)) | crash_sample $SAMPLE_AFTER
 } | sort -n -u | awk -v a="$i_omade" '$1 >= a' | describe >"$points"
 
 # ------------------------------------------------------------ checks
 
-cursor=$SB_TMP/cursor.img	# the disk replayed up to entry $replayed
-replayf=$SB_TMP/replay.img	# a copy of it, for one point
-cp --sparse=always "$startf" "$cursor"
-cp --sparse=always "$startf" "$replayf"
-replayed=-1
-# the base and store parts of the replayed image, for every point: the
-# loop driver reads the file through its page cache, so a new copy of
-# the cursor shows through them
-for a in "0 $BASE_SIZE" "$BASE_SIZE $STORE_SIZE"; do
-	# shellcheck disable=SC2086 # two numbers
-	set -- $a
-	d=$(losetup --show -f --offset "$1" --sizelimit "$2" "$replayf") ||
-		sb_bail "losetup --offset $1 --sizelimit $2 $replayf failed"
-	rloops+=("$d")
-done
-rbase_part=${rloops[0]}
-rstore_part=${rloops[1]}
-
-# replay_to INDEX: bring the cursor image to the state after entry INDEX
-replay_to() {
-	[ "$1" -gt "$replayed" ] || return 0
-	"$LOGREPLAY" replay "$log" "$cursor" --start-entry $((replayed + 1)) \
-		--until-entry "$1" >/dev/null || return 1
-	replayed=$1
-}
+crash_replay_init "$startf" $BASE_SIZE $STORE_SIZE
+rbase_part=${CRASH_PARTS[0]}
+rstore_part=${CRASH_PARTS[1]}
 
 # img_diff DEV EXPECTED: which chunks of DEV differ from the image
 # EXPECTED, and what their sectors hold instead
@@ -386,7 +253,7 @@ same() {
 # store (1 active, 2 committing), read with storetool from a copy of its
 # two first blocks
 store_state() {
-	dd if="$cursor" of="$SB_TMP/sb.img" bs=4K skip=$((BASE_SIZE / 4096)) count=2 \
+	dd if="$CRASH_CURSOR" of="$SB_TMP/sb.img" bs=4K skip=$((BASE_SIZE / 4096)) count=2 \
 		status=none || return 1
 	"$STORETOOL" get "$SB_TMP/sb.img" state --layout overlay
 }
@@ -401,15 +268,15 @@ point_run() {
 	local idx=$1 kind=$2 exp=$view rc=0 sst st st2 used werr=$SB_TMP/wait.err base_exp
 
 	[ "$idx" -lt "$i_sync" ] && exp=$startf
-	replay_to "$idx" || return 1
-	cp "$cursor" "$replayf" || return 1
+	crash_replay_to "$idx" || return 1
+	cp "$CRASH_CURSOR" "$CRASH_REPLAY" || return 1
 	sst=$(store_state) || { echo "storetool cannot read the store's superblock"; return 1; }
 	rov=$("$SNAPBLKCTL" attach "$rstore_part" --base "$rbase_part" 2>"$SB_TMP/attach.err") || {
 		rov=
 		echo "attach failed: $(cat "$SB_TMP/attach.err")"
 		return 1
 	}
-	if ! [[ $rov =~ ^/dev/snapblk[0-9]+$ ]] || ! wait_for test -b "$rov"; then
+	if ! [[ $rov =~ ^/dev/snapblk[0-9]+$ ]] || ! crash_wait_for test -b "$rov"; then
 		echo "attach printed '$rov', not a snapblk device"
 		rov=
 		return 1
@@ -455,7 +322,7 @@ point_run() {
 		fi
 	fi
 	"$SNAPBLKCTL" detach "$rov" || { echo "detach $rov failed"; return 1; }
-	wait_for test ! -e "/sys/block/${rov#/dev/}" || { echo "$rov still there after detach"; return 1; }
+	crash_wait_for test ! -e "/sys/block/${rov#/dev/}" || { echo "$rov still there after detach"; return 1; }
 	rov=
 	same "$rbase_part" "$base_exp" "after detach, the base part" || rc=1
 	return $rc
@@ -470,7 +337,7 @@ check_point() {
 	point_run "$@" || rc=1
 	if [ -n "$rov" ]; then
 		"$SNAPBLKCTL" detach "$rov" || { echo "detach $rov failed"; rc=1; }
-		wait_for test ! -e "/sys/block/${rov#/dev/}" || rc=1
+		crash_wait_for test ! -e "/sys/block/${rov#/dev/}" || rc=1
 		rov=
 	fi
 	return $rc
@@ -481,16 +348,9 @@ nr_points=0
 while read -r idx what kind; do
 	nr_points=$((nr_points + 1))
 	desc="entry $idx (${what//_/ }): $kind"
-	if check_point "$idx" "$kind" >"$out" 2>&1; then
-		sb_ok "$desc: $result"
-	else
-		nr_bad=$((nr_bad + 1))
-		sb_notok "$desc${result:+: $result}"
-		diag_file "$out" "  "
-		diag "  log around entry $idx:"
-		awk -v i="$idx" '!/^#/ && $1 >= i - 4 && $1 <= i + 1' "$SB_TMP/log.list" |
-			sed 's/^/    /' | while IFS= read -r l; do diag "$l"; done
-	fi
+	rc=0
+	check_point "$idx" "$kind" >"$out" 2>&1 || rc=1
+	crash_report $rc "$desc${result:+: $result}" "$out" "$idx" || true
 done <"$points"
 
 diag "$nr_points crash points checked, $nr_bad failed; the commit was recorded" \

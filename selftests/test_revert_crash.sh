@@ -63,9 +63,9 @@
 # entries sampled, default 6).
 
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-crash.sh"
 set -u
 
-LOGREPLAY=$SB_DIR/logreplay
 DM=sbrc_lw
 DM_DISK=sbrc_disk
 DM_STORE=sbrc_store
@@ -80,95 +80,10 @@ SAMPLE_MID=${SNAPBLK_CRASH_MID:-6}		# plain entries during the revert
 SAMPLE_WRITES=2					# flush/FUA entries during writes A and B
 SAMPLE_AFTER=1					# flush/FUA entries after revert-done
 
-dm_made=()	# dm devices of the workload, in creation order
-rloops=()	# the loop devices of the replay: disk part, store part
 rorigin=	# the origin of the current point
 snaps=()	# the snapshots attach brought back at the current point
-devs_before=
 
-# the snapblk devices made since the start, of one kind
-# shellcheck disable=SC2317 # called by the EXIT trap
-new_devs() {
-	local d
-
-	for d in /sys/block/snapblk*; do
-		[ -e "$d" ] || continue
-		[[ " $devs_before " == *" ${d##*/} "* ]] && continue
-		[ "$(cat "$d/snapblk/kind" 2>/dev/null)" = "$1" ] && echo "${d##*/}"
-	done
-}
-
-# remove every snapblk device made since the start, snapshots first; a
-# running revert refuses that: let it end
-# shellcheck disable=SC2317 # called by the EXIT trap
-detach_new_devs() {
-	local kind d
-
-	for d in $(new_devs origin); do
-		[ "$(cat "/sys/block/$d/snapblk/state" 2>/dev/null)" = reverting ] || continue
-		timeout 120 "$SNAPBLKCTL" wait "/dev/$d" >/dev/null 2>&1 ||
-			diag "cleanup: snapblkctl wait /dev/$d failed"
-	done
-	for kind in snapshot origin; do
-		for d in $(new_devs "$kind"); do
-			"$SNAPBLKCTL" detach "/dev/$d" >/dev/null 2>&1 ||
-				diag "cleanup: snapblkctl detach /dev/$d failed"
-			wait_for test ! -e "/sys/block/$d"
-		done
-	done
-}
-
-# dm_remove NAME...: remove dm devices, last first
-dm_remove() {
-	local i rc=0
-
-	for ((i = $#; i >= 1; i--)); do
-		dmsetup info "${!i}" >/dev/null 2>&1 || continue
-		dmsetup remove --retry "${!i}" >/dev/null || rc=1
-	done
-	return $rc
-}
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-crash_cleanup() {
-	local rc=$? d
-
-	set +e
-	detach_new_devs
-	for d in "${rloops[@]}"; do
-		losetup -d "$d" || diag "cleanup: losetup -d $d failed"
-	done
-	dm_remove "${dm_made[@]}" || diag "cleanup: dmsetup remove ${dm_made[*]} failed"
-	(exit "$rc")
-	sb_cleanup
-}
-
-# wait_for CMD...: up to 5 s until CMD succeeds
-wait_for() {
-	local i
-
-	for ((i = 0; i < 50; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-sb_init
-set -e	# after sb_init: some lib.sh internals end with a false test
-trap crash_cleanup EXIT
-trap 'diag "line $LINENO: a command failed (exit $?)"' ERR
-require_snapblkctl
-require_cmd dmsetup blockdev losetup blkdiscard python3 timeout
-require_kmod loop
-[ -x "$LOGREPLAY" ] || sb_bail "$LOGREPLAY not built: run make -C selftests"
-modprobe dm-log-writes 2>/dev/null || true
-dmsetup targets 2>/dev/null | grep -q '^log-writes' ||
-	sb_skip "dm-log-writes target not available"
-for d in $DM $DM_DISK $DM_STORE; do
-	dmsetup info "$d" >/dev/null 2>&1 && sb_bail "device-mapper device $d already exists"
-done
-devs_before=$(cd /sys/block && echo snapblk*)
+crash_init
 
 t_start=$SECONDS
 # the starting image: the disk area holds a pattern, the store area zeroes
@@ -184,19 +99,7 @@ m1=$SB_TMP/m1.img	# the moment of s1
 m2=$SB_TMP/m2.img	# the moment of s2
 pre=$SB_TMP/pre.img	# the origin before the revert
 
-dmsetup create $DM --table "0 $(blockdev --getsz "$disk") log-writes $disk $log" ||
-	sb_bail "dmsetup create $DM failed"
-dm_made+=("$DM")
-dmsetup create $DM_DISK --table "0 $DISK_SECT linear /dev/mapper/$DM 0" ||
-	sb_bail "dmsetup create $DM_DISK failed"
-dm_made+=("$DM_DISK")
-dmsetup create $DM_STORE --table "0 $STORE_SECT linear /dev/mapper/$DM $DISK_SECT" ||
-	sb_bail "dmsetup create $DM_STORE failed"
-dm_made+=("$DM_STORE")
-
-dm_mark() {
-	dmsetup message $DM 0 mark "$1"
-}
+crash_log_devices $DM "$disk" "$log" $DM_DISK $DISK_SECT $DM_STORE $STORE_SECT
 
 # ------------------------------------------------------------ workload
 
@@ -252,28 +155,28 @@ save() {
 
 sb_origin /dev/mapper/$DM_DISK --name sbrc_o || sb_bail "snapblkctl origin /dev/mapper/$DM_DISK failed"
 origin=$SB_DEV
-dm_mark origin-made
+crash_mark origin-made
 save "$m1"
 check "origin $origin reads like the starting image" \
 	"$PATTERN" cmp "$origin" "$startf" 0 $DISK_SIZE
 sb_snapshot "$origin" /dev/mapper/$DM_STORE --name sbrc_s1 ||
 	sb_bail "snapblkctl snapshot $origin /dev/mapper/$DM_STORE failed"
 s1=$SB_DEV
-dm_mark s1-made
+crash_mark s1-made
 diag "origin $origin on /dev/mapper/$DM_DISK, snapshot s1 $s1 on /dev/mapper/$DM_STORE;" \
 	"both on /dev/mapper/$DM ($disk, logged to $log)"
 
 phase "writes A on the origin (dd of mixed sizes, a zeroing), fsync" writes_a
 save "$m2"
-dm_mark pre-s2
+crash_mark pre-s2
 sb_snapshot "$origin" /dev/mapper/$DM_STORE --name sbrc_s2 ||
 	sb_bail "snapblkctl snapshot $origin /dev/mapper/$DM_STORE (the second) failed"
 s2=$SB_DEV
-dm_mark s2-made
+crash_mark s2-made
 diag "snapshot s2 $s2 in the same store"
 phase "writes B on the origin (dd of mixed sizes), fsync" writes_b
 save "$pre"
-dm_mark synced
+crash_mark synced
 diag "store used before the revert: $(sb_sysfs "$s1" store_used) of $(sb_sysfs "$s1" store_size) bytes"
 for f in "$m2" "$pre"; do
 	"$PATTERN" cmp "$f" "$m1" 0 $DISK_SIZE >/dev/null 2>&1 &&
@@ -282,13 +185,13 @@ done
 check "live: s1 reads like its moment" "$PATTERN" cmp "$s1" "$m1" 0 $DISK_SIZE || true
 check "live: s2 reads like its moment" "$PATTERN" cmp "$s2" "$m2" 0 $DISK_SIZE || true
 
-dm_mark revert-start
+crash_mark revert-start
 t0=$SECONDS
 check "live: snapblkctl revert $s1 --wait" "$SNAPBLKCTL" revert "$s1" --wait ||
 	sb_bail "the revert failed"
-dm_mark revert-done
+crash_mark revert-done
 diag "the revert took $((SECONDS - t0))s"
-check "live: s1 is gone" wait_for test ! -e "/sys/block/${s1#/dev/}" || true
+check "live: s1 is gone" crash_wait_for test ! -e "/sys/block/${s1#/dev/}" || true
 check "live: the origin reads like s1's moment" "$PATTERN" cmp "$origin" "$m1" 0 $DISK_SIZE || true
 check "live: s2 reads like its moment" "$PATTERN" cmp "$s2" "$m2" 0 $DISK_SIZE || true
 for d in "$s2" "$origin"; do
@@ -296,8 +199,7 @@ for d in "$s2" "$origin"; do
 done
 check "live: the disk reads like s1's moment" \
 	"$PATTERN" cmp /dev/mapper/$DM_DISK "$m1" 0 $DISK_SIZE || true
-dm_remove "${dm_made[@]}" || sb_bail "dmsetup remove ${dm_made[*]} failed"
-dm_made=()
+crash_log_stop
 # the log is read from its file from now on: faster than through the loop
 # device, and the loop driver wrote it through the file's page cache
 log=$logf
@@ -305,50 +207,21 @@ t_work=$SECONDS
 
 # ----------------------------------------------------------- the log
 
-if ! "$LOGREPLAY" list "$log" >"$SB_TMP/log.list" 2>"$SB_TMP/log.err"; then
-	diag_file "$SB_TMP/log.err"
-	sb_bail "logreplay list failed"
-fi
-"$LOGREPLAY" flushes "$log" >"$SB_TMP/log.flushes" || sb_bail "logreplay flushes failed"
-nr_entries=$(grep -vc '^#' "$SB_TMP/log.list")
+crash_log_read "$log"
+nr_entries=$CRASH_ENTRIES
 
-# mark_index NAME: entry index of the first mark NAME
-mark_index() {
-	awk -v m="$1" '!/^#/ && $4 ~ /MARK/ && $5 == m { print $1; found = 1; exit }
-		END { exit !found }' "$SB_TMP/log.list"
-}
-
-i_omade=$(mark_index origin-made) || sb_bail "no mark origin-made in the log"
-i_s1=$(mark_index s1-made) || sb_bail "no mark s1-made in the log"
-i_pre2=$(mark_index pre-s2) || sb_bail "no mark pre-s2 in the log"
-i_s2=$(mark_index s2-made) || sb_bail "no mark s2-made in the log"
-i_sync=$(mark_index synced) || sb_bail "no mark synced in the log"
-i_rs=$(mark_index revert-start) || sb_bail "no mark revert-start in the log"
-i_rd=$(mark_index revert-done) || sb_bail "no mark revert-done in the log"
+i_omade=$(crash_mark_index origin-made) || sb_bail "no mark origin-made in the log"
+i_s1=$(crash_mark_index s1-made) || sb_bail "no mark s1-made in the log"
+i_pre2=$(crash_mark_index pre-s2) || sb_bail "no mark pre-s2 in the log"
+i_s2=$(crash_mark_index s2-made) || sb_bail "no mark s2-made in the log"
+i_sync=$(crash_mark_index synced) || sb_bail "no mark synced in the log"
+i_rs=$(crash_mark_index revert-start) || sb_bail "no mark revert-start in the log"
+i_rd=$(crash_mark_index revert-done) || sb_bail "no mark revert-done in the log"
 i_last=$((nr_entries - 1))
 
-# sample COUNT: up to COUNT evenly spaced lines of stdin
-sample() {
-	awk -v n="$1" '{ a[NR] = $0 } END {
-		if (NR <= n) { for (i = 1; i <= NR; i++) print a[i]; exit }
-		for (i = 0; i < n; i++) print a[1 + int(i * NR / n)] }'
-}
-
-# flushes_in A B: flush/FUA entries with A < index < B
-flushes_in() {
-	awk -v a="$1" -v b="$2" '$1 > a && $1 < b' "$SB_TMP/log.flushes"
-}
-
-# plain_in A B WHERE: plain writes with A < index < B to the disk area
-# (WHERE=disk) or to the store area (WHERE=store)
-plain_in() {
-	awk -v a="$1" -v b="$2" -v w="$3" -v o=$DISK_SECT '!/^#/ && $1 > a && $1 < b &&
-		$4 == "-" && $3 > 0 && ((w == "disk") == ($2 < o)) { print $1 }' "$SB_TMP/log.list"
-}
-
-diag "log: $nr_entries entries, $(wc -l <"$SB_TMP/log.flushes") with FLUSH or FUA" \
-	"($(flushes_in "$i_rs" "$i_rd" | wc -l) during the revert)," \
-	"$(plain_in "$i_rs" "$i_rd" disk | wc -l) plain writes to the disk during the revert"
+diag "log: $nr_entries entries, $(wc -l <"$CRASH_FLUSHES") with FLUSH or FUA" \
+	"($(crash_flushes_in "$i_rs" "$i_rd" | wc -l) during the revert)," \
+	"$(crash_plain_in "$i_rs" "$i_rd" 0 | wc -l) plain writes to the disk during the revert"
 
 # describe: for each entry index on stdin, "INDEX WHAT KIND": WHAT the
 # entry (mark_NAME, FLUSH, write_to_disk...), KIND the phase it is in:
@@ -371,48 +244,26 @@ describe() {
 		k = i < s1 ? "pre" : i < p2 ? "a" : i < s2 ? "pre2" : i < sy ? "b" : \
 			i < rs ? "synced" : i < rd ? "revert" : "done"
 		print i, what[i], k
-	}' "$SB_TMP/log.list" -
+	}' "$CRASH_LIST" -
 }
 
 points=$SB_TMP/points
 {
 	# every mark and the last entry
-	awk '!/^#/ && $4 ~ /MARK/ { print $1 }' "$SB_TMP/log.list"
+	crash_marks
 	echo $i_last
-	{ flushes_in "$i_s1" "$i_pre2"; flushes_in "$i_s2" "$i_sync"; } | sample $SAMPLE_WRITES
-	flushes_in "$i_rs" "$i_rd" | sample "$SAMPLE_FLUSH"
-	plain_in "$i_rs" "$i_rd" disk | sample $((SAMPLE_MID / 2))
-	plain_in "$i_rs" "$i_rd" store | sample $((SAMPLE_MID - SAMPLE_MID / 2))
-	flushes_in "$i_rd" $((i_last + 1)) | sample $SAMPLE_AFTER
+	{ crash_flushes_in "$i_s1" "$i_pre2"; crash_flushes_in "$i_s2" "$i_sync"; } | crash_sample $SAMPLE_WRITES
+	crash_flushes_in "$i_rs" "$i_rd" | crash_sample "$SAMPLE_FLUSH"
+	crash_plain_in "$i_rs" "$i_rd" 0 | crash_sample $((SAMPLE_MID / 2))
+	crash_plain_in "$i_rs" "$i_rd" 1 | crash_sample $((SAMPLE_MID - SAMPLE_MID / 2))
+	crash_flushes_in "$i_rd" $((i_last + 1)) | crash_sample $SAMPLE_AFTER
 } | sort -n -u | awk -v a="$i_omade" '$1 >= a' | describe >"$points"
 
 # ------------------------------------------------------------ checks
 
-cursor=$SB_TMP/cursor.img	# the disk replayed up to entry $replayed
-replayf=$SB_TMP/replay.img	# a copy of it, for one point
-cp --sparse=always "$startf" "$cursor"
-cp --sparse=always "$startf" "$replayf"
-replayed=-1
-# the disk and store parts of the replayed image, for every point: the
-# loop driver reads the file through its page cache, so a new copy of
-# the cursor shows through them
-for a in "0 $DISK_SIZE" "$DISK_SIZE $STORE_SIZE"; do
-	# shellcheck disable=SC2086 # two numbers
-	set -- $a
-	d=$(losetup --show -f --offset "$1" --sizelimit "$2" "$replayf") ||
-		sb_bail "losetup --offset $1 --sizelimit $2 $replayf failed"
-	rloops+=("$d")
-done
-rdisk_part=${rloops[0]}
-rstore_part=${rloops[1]}
-
-# replay_to INDEX: bring the cursor image to the state after entry INDEX
-replay_to() {
-	[ "$1" -gt "$replayed" ] || return 0
-	"$LOGREPLAY" replay "$log" "$cursor" --start-entry $((replayed + 1)) \
-		--until-entry "$1" >/dev/null || return 1
-	replayed=$1
-}
+crash_replay_init "$startf" $DISK_SIZE $STORE_SIZE
+rdisk_part=${CRASH_PARTS[0]}
+rstore_part=${CRASH_PARTS[1]}
 
 # img_diff DEV EXPECTED [OTHER]: which chunks of DEV differ from the image
 # EXPECTED, and what their sectors hold instead (OTHER: another image
@@ -479,7 +330,7 @@ old_or_new() {
 # superblock of the replayed store (SNAPBLK_SNAP_* flags: 1 live, 8
 # reverting), read with storetool from a copy of its two first blocks
 store_snaps() {
-	dd if="$cursor" of="$SB_TMP/sb.img" bs=4K skip=$((DISK_SIZE / 4096)) count=2 \
+	dd if="$CRASH_CURSOR" of="$SB_TMP/sb.img" bs=4K skip=$((DISK_SIZE / 4096)) count=2 \
 		status=none || return 1
 	python3 - "$SB_DIR" "$SB_TMP/sb.img" <<-'EOF'
 	import sys
@@ -507,8 +358,8 @@ point_run() {
 	local idx=$1 kind=$2 rc=0 arc=0 err=$SB_TMP/attach.err werr=$SB_TMP/wait.err
 	local d k name st lines s1st='' recorded='' exp_orig rec='' f
 
-	replay_to "$idx" || return 1
-	cp "$cursor" "$replayf" || return 1
+	crash_replay_to "$idx" || return 1
+	cp "$CRASH_CURSOR" "$CRASH_REPLAY" || return 1
 	if [ "$kind" = revert ] || [ "$kind" = "done" ]; then
 		# s1 in the store: ended (gone: the revert had ended), reverting, no
 		f=$(store_snaps | awk '$1 == "sbrc_s1" { print $2 }') || return 1
@@ -525,7 +376,7 @@ point_run() {
 		echo "snapblkctl origin $rdisk_part failed"
 		return 1
 	}
-	wait_for test -b "$rorigin" || { echo "$rorigin did not appear"; return 1; }
+	crash_wait_for test -b "$rorigin" || { echo "$rorigin did not appear"; return 1; }
 
 	lines=$("$SNAPBLKCTL" attach "$rstore_part" --origin "$rorigin" 2>"$err") || arc=$?
 	# names and states first, with builtins: a resumed revert may end soon
@@ -634,7 +485,7 @@ point_run() {
 	[ "$st" = active ] || { echo "the origin in state '$st' after wait"; rc=1; }
 	if [ -n "$recorded" ] && [ -n "${snap_dev[sbrc_s1]+x}" ]; then
 		d=${snap_dev[sbrc_s1]}
-		if wait_for test ! -e "/sys/block/${d#/dev/}"; then
+		if crash_wait_for test ! -e "/sys/block/${d#/dev/}"; then
 			unset "snap_dev[sbrc_s1]"
 		else
 			echo "s1 ($d) is still there after the revert ended"
@@ -669,12 +520,12 @@ point_teardown() {
 	for ((d = ${#snaps[@]} - 1; d >= 0; d--)); do
 		[ -e "/sys/block/${snaps[$d]#/dev/}" ] || continue
 		"$SNAPBLKCTL" detach "${snaps[$d]}" || { echo "detach ${snaps[$d]} failed"; rc=1; }
-		wait_for test ! -e "/sys/block/${snaps[$d]#/dev/}" || rc=1
+		crash_wait_for test ! -e "/sys/block/${snaps[$d]#/dev/}" || rc=1
 	done
 	snaps=()
 	if [ -n "$rorigin" ]; then
 		"$SNAPBLKCTL" detach "$rorigin" || { echo "detach $rorigin failed"; rc=1; }
-		wait_for test ! -e "/sys/block/${rorigin#/dev/}" || rc=1
+		crash_wait_for test ! -e "/sys/block/${rorigin#/dev/}" || rc=1
 	fi
 	rorigin=
 	return $rc
@@ -698,16 +549,9 @@ nr_points=0
 while read -r idx what kind; do
 	nr_points=$((nr_points + 1))
 	desc="entry $idx (${what//_/ }): $kind"
-	if check_point "$idx" "$kind" >"$out" 2>&1; then
-		sb_ok "$desc: $result"
-	else
-		nr_bad=$((nr_bad + 1))
-		sb_notok "$desc${result:+: $result}"
-		diag_file "$out" "  "
-		diag "  log around entry $idx:"
-		awk -v i="$idx" '!/^#/ && $1 >= i - 4 && $1 <= i + 1' "$SB_TMP/log.list" |
-			sed 's/^/    /' | while IFS= read -r l; do diag "$l"; done
-	fi
+	rc=0
+	check_point "$idx" "$kind" >"$out" 2>&1 || rc=1
+	crash_report $rc "$desc${result:+: $result}" "$out" "$idx" || true
 done <"$points"
 
 diag "$nr_points crash points checked, $nr_bad failed; the revert was recorded" \

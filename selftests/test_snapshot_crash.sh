@@ -57,10 +57,10 @@
 # 14), SNAPBLK_CRASH_MID (plain entries sampled, default 6).
 
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-crash.sh"
 set -u
 
 CRASHIO=$SB_DIR/crashio
-LOGREPLAY=$SB_DIR/logreplay
 DM=sbsc_lw
 DM_ORIG=sbsc_orig
 DM_STORE=sbsc_store
@@ -78,82 +78,11 @@ SAMPLE_MID=${SNAPBLK_CRASH_MID:-6}		# plain entries during the writes
 SAMPLE_MAKE=3					# flush/FUA entries while a snapshot is made
 SAMPLE_MAKE_MID=1				# plain entries while a snapshot is made
 
-dm_made=()	# dm devices of the workload, in creation order
-rloops=()	# the loop devices of the replay: origin part, store part
 snaps=()	# the snapshots attach brought back at the current point
-devs_before=
 
-# remove every snapblk device made since the start, snapshots first
-# shellcheck disable=SC2317 # called by the EXIT trap
-detach_new_devs() {
-	local kind d k
-
-	for kind in snapshot origin overlay; do
-		for d in /sys/block/snapblk*; do
-			[ -e "$d" ] || continue
-			k=${d##*/}
-			[[ " $devs_before " == *" $k "* ]] && continue
-			[ "$(cat "$d/snapblk/kind" 2>/dev/null)" = "$kind" ] || continue
-			"$SNAPBLKCTL" detach "/dev/$k" >/dev/null 2>&1 ||
-				diag "cleanup: snapblkctl detach /dev/$k failed"
-			wait_for test ! -e "$d"
-		done
-	done
-}
-
-# dm_remove NAME...: remove dm devices, last first
-dm_remove() {
-	local i rc=0
-
-	for ((i = $#; i >= 1; i--)); do
-		dmsetup info "${!i}" >/dev/null 2>&1 || continue
-		dmsetup remove --retry "${!i}" >/dev/null || rc=1
-	done
-	return $rc
-}
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-crash_cleanup() {
-	local rc=$? d
-
-	set +e
-	detach_new_devs
-	for d in "${rloops[@]}"; do
-		losetup -d "$d" || diag "cleanup: losetup -d $d failed"
-	done
-	dm_remove "${dm_made[@]}" || diag "cleanup: dmsetup remove ${dm_made[*]} failed"
-	(exit "$rc")
-	sb_cleanup
-}
-
-# wait_for CMD...: up to 5 s until CMD succeeds
-wait_for() {
-	local i
-
-	for ((i = 0; i < 50; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-sb_init
-set -e	# after sb_init: some lib.sh internals end with a false test
-trap crash_cleanup EXIT
-trap 'diag "line $LINENO: a command failed (exit $?)"' ERR
-require_snapblkctl
-require_cmd dmsetup blockdev losetup sha256sum python3
-require_kmod loop
-if ! [ -x "$CRASHIO" ] || ! [ -x "$LOGREPLAY" ]; then
-	sb_bail "$CRASHIO or $LOGREPLAY not built: run make -C selftests"
-fi
-modprobe dm-log-writes 2>/dev/null || true
-dmsetup targets 2>/dev/null | grep -q '^log-writes' ||
-	sb_skip "dm-log-writes target not available"
-for d in $DM $DM_ORIG $DM_STORE; do
-	dmsetup info "$d" >/dev/null 2>&1 && sb_bail "device-mapper device $d already exists"
-done
-devs_before=$(cd /sys/block && echo snapblk*)
+crash_init
+require_cmd sha256sum
+[ -x "$CRASHIO" ] || sb_bail "$CRASHIO not built: run make -C selftests"
 
 t_start=$SECONDS
 # the starting image: the origin area holds a pattern, the store area zeroes
@@ -167,19 +96,7 @@ journal1=$SB_TMP/crashio1.journal
 journal2=$SB_TMP/crashio2.journal
 moment2=$SB_TMP/moment2.img	# O at the moment of s2
 
-dmsetup create $DM --table "0 $(blockdev --getsz "$disk") log-writes $disk $log" ||
-	sb_bail "dmsetup create $DM failed"
-dm_made+=("$DM")
-dmsetup create $DM_ORIG --table "0 $ORIG_SECT linear /dev/mapper/$DM 0" ||
-	sb_bail "dmsetup create $DM_ORIG failed"
-dm_made+=("$DM_ORIG")
-dmsetup create $DM_STORE --table "0 $STORE_SECT linear /dev/mapper/$DM $ORIG_SECT" ||
-	sb_bail "dmsetup create $DM_STORE failed"
-dm_made+=("$DM_STORE")
-
-dm_mark() {
-	dmsetup message $DM 0 mark "$1"
-}
+crash_log_devices $DM "$disk" "$log" $DM_ORIG $ORIG_SECT $DM_STORE $STORE_SECT
 
 # dsha DEV: sha256 of a whole device, read with O_DIRECT (slow under TCG)
 dsha() {
@@ -193,14 +110,14 @@ dsha() {
 
 sb_origin /dev/mapper/$DM_ORIG --name sbsc_o || sb_bail "snapblkctl origin /dev/mapper/$DM_ORIG failed"
 origin=$SB_DEV
-dm_mark origin-made
+crash_mark origin-made
 sha1=$(dsha "$origin")	# the moment of s1: the starting image
 check "origin $origin reads like the starting image" \
 	"$PATTERN" cmp "$origin" "$startf" 0 $ORIG_SIZE
 sb_snapshot "$origin" /dev/mapper/$DM_STORE --name sbsc_s1 ||
 	sb_bail "snapblkctl snapshot $origin /dev/mapper/$DM_STORE failed"
 s1=$SB_DEV
-dm_mark s1-made
+crash_mark s1-made
 diag "origin $origin on /dev/mapper/$DM_ORIG, snapshot s1 $s1 on /dev/mapper/$DM_STORE;" \
 	"both on /dev/mapper/$DM ($disk, logged to $log)"
 
@@ -225,14 +142,14 @@ crash_write "$journal1" "$SEED"
 dd if="$origin" of="$moment2" bs=1M iflag=direct status=none || sb_bail "cannot read $origin"
 sha2=$(sha256sum <"$moment2")
 sha2=${sha2%% *}
-dm_mark s2-start
+crash_mark s2-start
 sb_snapshot "$origin" /dev/mapper/$DM_STORE --name sbsc_s2 ||
 	sb_bail "snapblkctl snapshot $origin /dev/mapper/$DM_STORE (the second) failed"
 s2=$SB_DEV
-dm_mark s2-made
+crash_mark s2-made
 diag "snapshot s2 $s2 in the same store"
 crash_write "$journal2" $((SEED + 1))
-dm_mark end
+crash_mark end
 
 diag "sha256 of the origin at the moment of s1: $sha1"
 diag "sha256 of the origin at the moment of s2: $sha2"
@@ -245,8 +162,7 @@ diag "store used: $(sb_sysfs "$s1" store_used) of $(sb_sysfs "$s1" store_size) b
 for d in "$s2" "$s1" "$origin"; do
 	sb_detach "$d" || sb_bail "detach $d failed"
 done
-dm_remove "${dm_made[@]}" || sb_bail "dmsetup remove ${dm_made[*]} failed"
-dm_made=()
+crash_log_stop
 # the log is read from its file from now on: faster than through the loop
 # device, and the loop driver wrote it through the file's page cache
 log=$logf
@@ -254,55 +170,25 @@ t_work=$SECONDS
 
 # ----------------------------------------------------------- the log
 
-if ! "$LOGREPLAY" list "$log" >"$SB_TMP/log.list" 2>"$SB_TMP/log.err"; then
-	diag_file "$SB_TMP/log.err"
-	sb_bail "logreplay list failed"
-fi
-"$LOGREPLAY" flushes "$log" >"$SB_TMP/log.flushes" || sb_bail "logreplay flushes failed"
-nr_entries=$(grep -vc '^#' "$SB_TMP/log.list")
-diag "log: $nr_entries entries, $(wc -l <"$SB_TMP/log.flushes") with FLUSH or FUA," \
-	"$(grep -c ' MARK ' "$SB_TMP/log.list") marks"
+crash_log_read "$log"
+nr_entries=$CRASH_ENTRIES
+diag "log: $nr_entries entries, $(wc -l <"$CRASH_FLUSHES") with FLUSH or FUA," \
+	"$(grep -c ' MARK ' "$CRASH_LIST") marks"
 
-# mark_index NAME [AFTER]: entry index of the first mark NAME after entry AFTER
-mark_index() {
-	awk -v m="$1" -v a="${2:--1}" '!/^#/ && $4 ~ /MARK/ && $5 == m && $1 > a {
-			print $1; found = 1; exit }
-		END { exit !found }' "$SB_TMP/log.list"
-}
-
-i_omade=$(mark_index origin-made) || sb_bail "no mark origin-made in the log"
-i_s1=$(mark_index s1-made) || sb_bail "no mark s1-made in the log"
-i_s2a=$(mark_index s2-start) || sb_bail "no mark s2-start in the log"
-i_s2=$(mark_index s2-made) || sb_bail "no mark s2-made in the log"
-i_end=$(mark_index end) || sb_bail "no mark end in the log"
+i_omade=$(crash_mark_index origin-made) || sb_bail "no mark origin-made in the log"
+i_s1=$(crash_mark_index s1-made) || sb_bail "no mark s1-made in the log"
+i_s2a=$(crash_mark_index s2-start) || sb_bail "no mark s2-start in the log"
+i_s2=$(crash_mark_index s2-made) || sb_bail "no mark s2-made in the log"
+i_end=$(crash_mark_index end) || sb_bail "no mark end in the log"
 i_last=$((nr_entries - 1))
 for p in 1 2; do
 	j=journal$p
 	n=$(grep -c '^f ' "${!j}")
 	if [ $p = 1 ]; then lo=$i_s1 hi=$i_s2a; else lo=$i_s2 hi=$i_end; fi
 	m=$(awk -v a="$lo" -v b="$hi" '!/^#/ && $4 ~ /MARK/ && $5 ~ /^fsync-/ &&
-		$1 > a && $1 < b' "$SB_TMP/log.list" | wc -l)
+		$1 > a && $1 < b' "$CRASH_LIST" | wc -l)
 	[ "$n" = "$m" ] || sb_bail "phase $p: $n fsyncs in the journal but $m fsync marks in the log"
 done
-
-# sample COUNT: up to COUNT evenly spaced lines of stdin
-sample() {
-	awk -v n="$1" '{ a[NR] = $0 } END {
-		if (NR <= n) { for (i = 1; i <= NR; i++) print a[i]; exit }
-		for (i = 0; i < n; i++) print a[1 + int(i * NR / n)] }'
-}
-
-# flushes_in A B: flush/FUA entries with A < index < B
-flushes_in() {
-	awk -v a="$1" -v b="$2" '$1 > a && $1 < b' "$SB_TMP/log.flushes"
-}
-
-# plain_in A B WHERE: plain writes with A < index < B to the origin area
-# (WHERE=orig) or to the store area (WHERE=store)
-plain_in() {
-	awk -v a="$1" -v b="$2" -v w="$3" -v o=$ORIG_SECT '!/^#/ && $1 > a && $1 < b &&
-		$4 == "-" && $3 > 0 && ((w == "orig") == ($2 < o)) { print $1 }' "$SB_TMP/log.list"
-}
 
 # classify: for each entry index on stdin (sorted), the point's line
 # "INDEX WHAT pre" before s1-made, else "INDEX WHAT pN DURABLE MAX" for
@@ -343,55 +229,32 @@ classify() {
 				h = f[2]
 		}
 		print i, what[i], ph, l, h
-	}' "$SB_TMP/log.list" -
+	}' "$CRASH_LIST" -
 }
 
 points=$SB_TMP/points
 {
 	# every mark and the last entry
-	awk '!/^#/ && $4 ~ /MARK/ { print $1 }' "$SB_TMP/log.list"
+	crash_marks
 	echo $i_last
 	# while s1 and s2 were being made
-	flushes_in "$i_omade" "$i_s1" | sample $SAMPLE_MAKE
-	flushes_in "$i_s2a" "$i_s2" | sample $SAMPLE_MAKE
-	plain_in "$i_omade" "$i_s1" store | sample $SAMPLE_MAKE_MID
-	plain_in "$i_s2a" "$i_s2" store | sample $SAMPLE_MAKE_MID
+	crash_flushes_in "$i_omade" "$i_s1" | crash_sample $SAMPLE_MAKE
+	crash_flushes_in "$i_s2a" "$i_s2" | crash_sample $SAMPLE_MAKE
+	crash_plain_in "$i_omade" "$i_s1" 1 | crash_sample $SAMPLE_MAKE_MID
+	crash_plain_in "$i_s2a" "$i_s2" 1 | crash_sample $SAMPLE_MAKE_MID
 	# during the writes and the detaches
-	{ flushes_in "$i_s1" "$i_s2a"; flushes_in "$i_s2" $((i_last + 1)); } | sample "$SAMPLE_FLUSH"
-	{ plain_in "$i_s1" "$i_s2a" orig; plain_in "$i_s2" "$i_end" orig; } |
+	{ crash_flushes_in "$i_s1" "$i_s2a"; crash_flushes_in "$i_s2" $((i_last + 1)); } | crash_sample "$SAMPLE_FLUSH"
+	{ crash_plain_in "$i_s1" "$i_s2a" 0; crash_plain_in "$i_s2" "$i_end" 0; } |
 		sample $((SAMPLE_MID / 2))
-	{ plain_in "$i_s1" "$i_s2a" store; plain_in "$i_s2" "$i_end" store; } |
+	{ crash_plain_in "$i_s1" "$i_s2a" 1; crash_plain_in "$i_s2" "$i_end" 1; } |
 		sample $((SAMPLE_MID - SAMPLE_MID / 2))
 } | sort -n -u | awk -v a="$i_omade" '$1 >= a' | classify >"$points"
 
 # ------------------------------------------------------------ checks
 
-cursor=$SB_TMP/cursor.img	# the disk replayed up to entry $replayed
-replayf=$SB_TMP/replay.img	# a copy of it, for one point
-cp --sparse=always "$startf" "$cursor"
-cp --sparse=always "$startf" "$replayf"
-replayed=-1
-rorigin=
-# the origin and store parts of the replayed image, for every point: the
-# loop driver reads the file through its page cache, so a new copy of
-# the cursor shows through them
-for a in "0 $ORIG_SIZE" "$ORIG_SIZE $STORE_SIZE"; do
-	# shellcheck disable=SC2086 # two numbers
-	set -- $a
-	d=$(losetup --show -f --offset "$1" --sizelimit "$2" "$replayf") ||
-		sb_bail "losetup --offset $1 --sizelimit $2 $replayf failed"
-	rloops+=("$d")
-done
-rorig_part=${rloops[0]}
-rstore_part=${rloops[1]}
-
-# replay_to INDEX: bring the cursor image to the state after entry INDEX
-replay_to() {
-	[ "$1" -gt "$replayed" ] || return 0
-	"$LOGREPLAY" replay "$log" "$cursor" --start-entry $((replayed + 1)) \
-		--until-entry "$1" >/dev/null || return 1
-	replayed=$1
-}
+crash_replay_init "$startf" $ORIG_SIZE $STORE_SIZE
+rorig_part=${CRASH_PARTS[0]}
+rstore_part=${CRASH_PARTS[1]}
 
 # snap_diff DEV EXPECTED-IMAGE: which chunks of the snapshot DEV differ
 # from its moment, and what they hold instead
@@ -491,18 +354,18 @@ check_snaps() {
 point_run() {
 	local idx=$1 kind=$2 rc=0 arc=0 err=$SB_TMP/attach.err d lines
 
-	replay_to "$idx" || return 1
-	cp "$cursor" "$replayf" || return 1
+	crash_replay_to "$idx" || return 1
+	cp "$CRASH_CURSOR" "$CRASH_REPLAY" || return 1
 	rorigin=$("$SNAPBLKCTL" origin "$rorig_part" --name sbsc_ro) || {
 		rorigin=
 		echo "snapblkctl origin $rorig_part failed"
 		return 1
 	}
-	wait_for test -b "$rorigin" || { echo "$rorigin did not appear"; return 1; }
+	crash_wait_for test -b "$rorigin" || { echo "$rorigin did not appear"; return 1; }
 
 	lines=$("$SNAPBLKCTL" attach "$rstore_part" --origin "$rorigin" 2>"$err") || arc=$?
 	for d in $lines; do
-		if [[ $d =~ ^/dev/snapblk[0-9]+$ ]] && wait_for test -b "$d"; then
+		if [[ $d =~ ^/dev/snapblk[0-9]+$ ]] && crash_wait_for test -b "$d"; then
 			snaps+=("$d")
 		else
 			echo "attach printed '$d', not a snapblk device"
@@ -532,11 +395,11 @@ point_teardown() {
 
 	for ((d = ${#snaps[@]} - 1; d >= 0; d--)); do
 		"$SNAPBLKCTL" detach "${snaps[$d]}" || { echo "detach ${snaps[$d]} failed"; rc=1; }
-		wait_for test ! -e "/sys/block/${snaps[$d]#/dev/}" || rc=1
+		crash_wait_for test ! -e "/sys/block/${snaps[$d]#/dev/}" || rc=1
 	done
 	if [ -n "$rorigin" ]; then
 		"$SNAPBLKCTL" detach "$rorigin" || { echo "detach $rorigin failed"; rc=1; }
-		wait_for test ! -e "/sys/block/${rorigin#/dev/}" || rc=1
+		crash_wait_for test ! -e "/sys/block/${rorigin#/dev/}" || rc=1
 	fi
 	rorigin=
 	return $rc
@@ -559,17 +422,11 @@ while read -r idx what kind args; do
 	nr_points=$((nr_points + 1))
 	nr_kind[$kind]=$((${nr_kind[$kind]:-0} + 1))
 	desc="entry $idx (${what//_/ }): $kind${args:+ $args}"
+	rc=0
 	# shellcheck disable=SC2086 # args are words
-	if check_point "$idx" "$kind" $args >"$out" 2>&1; then
-		sb_ok "$desc: ${#snaps[@]} snapshots"
+	check_point "$idx" "$kind" $args >"$out" 2>&1 || rc=1
+	if crash_report $rc "$desc: ${#snaps[@]} snapshots" "$out" "$idx"; then
 		[ "$kind" = pre ] && diag_file "$out" "  "
-	else
-		nr_bad=$((nr_bad + 1))
-		sb_notok "$desc: ${#snaps[@]} snapshots"
-		diag_file "$out" "  "
-		diag "  log around entry $idx:"
-		awk -v i="$idx" '!/^#/ && $1 >= i - 4 && $1 <= i + 1' "$SB_TMP/log.list" |
-			sed 's/^/    /' | while IFS= read -r l; do diag "$l"; done
 	fi
 done <"$points"
 
