@@ -183,7 +183,9 @@ static const struct command commands[] = {
 		.summary = "snapshot: roll its origin back to it",
 		.help = "Roll the origin of the snapshot DEV back to it. The origin shows the\n"
 			"snapshot's contents at once; the old data is copied back in the\n"
-			"background, and DEV is removed when that ends.\n\n"
+			"background, and DEV is removed when that ends. A revert that a crash\n"
+			"interrupted resumes on attach; after an I/O error stopped it (state\n"
+			"'stopped'), running revert again retries.\n\n"
 			HELP_WAIT,
 		.pos = { "DEV" },
 		.nr_req = 1,
@@ -195,8 +197,9 @@ static const struct command commands[] = {
 		.synopsis = "DEV",
 		.summary = "wait until a commit or revert ends, with progress",
 		.help = "Wait until the commit or revert running on DEV ends, with its progress\n"
-			"on stderr. Exits 0 at once if none is running, and 1 if an I/O error\n"
-			"stops it or it ends with the device invalid or its store full.\n",
+			"on stderr. Exits 1 if an I/O error stops it (or stopped it before:\n"
+			"state 'stopped') or it ends with the device invalid or its store full;\n"
+			"exits 0 at once if none is running or stopped.\n",
 		.pos = { "DEV" },
 		.nr_req = 1,
 		.nr_pos = 1,

@@ -111,18 +111,13 @@ static void follow_origin(int ctl, struct snapblk_info *info)
 	*info = origin;
 }
 
-/* The exit status for a device that stopped in @state after @was. */
-static int final_status(const char *arg, const struct snapblk_info *info,
-			__u32 was)
+/* The exit status for a device whose commit or revert does not run. */
+static int final_status(const char *arg, const struct snapblk_info *info)
 {
-	__u32 state = info->state;
-	const char *op = "commit";
+	/* overlays commit; origins and snapshots revert */
+	const char *op = info->kind == SNAPBLK_KIND_OVERLAY ? "commit" : "revert";
 
-	if (was == SNAPBLK_STATE_REVERTING ||
-	    (was != SNAPBLK_STATE_COMMITTING && info->kind == SNAPBLK_KIND_SNAPSHOT))
-		op = "revert";
-
-	switch (state) {
+	switch (info->state) {
 	case SNAPBLK_STATE_ACTIVE:
 		return EXIT_OK;
 	case SNAPBLK_STATE_INVALID:
@@ -134,7 +129,8 @@ static int final_status(const char *arg, const struct snapblk_info *info,
 				"run '%s %s %s' again to retry", arg, op, PROG_NAME,
 				op, arg);
 	default:
-		return err_fail("%s: %s ended in unknown state %u", arg, op, state);
+		return err_fail("%s: %s ended in unknown state %u", arg, op,
+				info->state);
 	}
 }
 
@@ -154,7 +150,9 @@ int wait_device(int ctl, const char *arg, const struct snapblk_info *dev,
 			goto fail;
 		follow_origin(ctl, &info);
 	} else if (!is_running(info.state)) {
-		return EXIT_OK;
+		/* nothing runs; one that an error stopped has not ended */
+		return info.state == SNAPBLK_STATE_STOPPED ?
+		       final_status(arg, &info) : EXIT_OK;
 	}
 	while (is_running(info.state)) {
 		was = info.state;
@@ -171,7 +169,7 @@ int wait_device(int ctl, const char *arg, const struct snapblk_info *dev,
 		}
 	}
 	progress_end(&pr, info.state == SNAPBLK_STATE_ACTIVE);
-	return final_status(arg, &info, was);
+	return final_status(arg, &info);
 fail:
 	if (ret == -ENOENT)
 		return err_fail("%s disappeared", arg);
