@@ -513,6 +513,43 @@ sb_wait_pid() {
 	wait "$1"
 }
 
+# ------------------------------------------------ faulty disk (dm-flakey)
+
+# A faulty disk is a dm device over another device that the test can make
+# fail every write with EIO (dm-flakey, always down, error_writes) and
+# heal again (dm-linear). Reads always pass. The cleanup removes it.
+
+# require_faulty_disk: skip the test when faulty disks cannot be made
+require_faulty_disk() {
+	require_cmd dmsetup blockdev
+	modprobe dm-flakey 2>/dev/null
+	dmsetup targets 2>/dev/null | grep -q '^flakey ' ||
+		sb_skip "dm-flakey target not available"
+}
+
+# sb_faulty_disk NAME DEV: a healthy faulty disk NAME over all of DEV,
+# registered for the cleanup; prints /dev/mapper/NAME
+sb_faulty_disk() {
+	dmsetup create "$1" --table "0 $(blockdev --getsz "$2") linear $2 0" || return 1
+	sb_register_dm "$1"
+	sb_wait_exists "/dev/mapper/$1" || return 1
+	echo "/dev/mapper/$1"
+}
+
+# sb_faulty_set NAME fail|heal: writes to the faulty disk NAME now fail,
+# or pass again
+sb_faulty_set() {
+	local len target dev table
+
+	read -r _ len target dev _ <<<"$(dmsetup table "$1")" || return 1
+	case $target:$2 in
+	linear:fail | flakey:fail) table="0 $len flakey $dev 0 0 1 1 error_writes" ;;
+	linear:heal | flakey:heal) table="0 $len linear $dev 0" ;;
+	*) return 1 ;;
+	esac
+	dmsetup reload "$1" --table "$table" && dmsetup resume "$1"
+}
+
 # sb_now_ms: milliseconds since the epoch
 sb_now_ms() {
 	local t
