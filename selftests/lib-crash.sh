@@ -16,6 +16,10 @@
 #   crash_log_read LOG              $CRASH_LIST, $CRASH_FLUSHES, $CRASH_ENTRIES
 #   crash_replay_init IMAGE SIZE_A SIZE_B
 #   crash_replay_to INDEX           $CRASH_CURSOR holds entries 0..INDEX
+#   crash_report RC DESC OUT INDEX  a crash point's KTAP line
+#
+# A test that logs one device only uses crash_log_read, crash_cursor_init
+# and crash_replay_to, with its own set-up.
 #
 # After crash_replay_init, $CRASH_PARTS[0] and [1] are loop devices on
 # the two parts of $CRASH_REPLAY, a copy of the cursor the test makes for
@@ -49,8 +53,6 @@ crash_init() {
 	modprobe dm-log-writes 2>/dev/null || true
 	dmsetup targets 2>/dev/null | grep -q '^log-writes' ||
 		sb_skip "dm-log-writes target not available"
-	CRASH_LIST=$SB_TMP/log.list
-	CRASH_FLUSHES=$SB_TMP/log.flushes
 }
 
 # crash_wait_for CMD...: up to 5 s until CMD succeeds
@@ -108,6 +110,8 @@ crash_log_stop() {
 # crash_log_read LOG: list the entries and the flush/FUA entries of LOG
 crash_log_read() {
 	CRASH_LOG=$1
+	CRASH_LIST=$SB_TMP/log.list
+	CRASH_FLUSHES=$SB_TMP/log.flushes
 	if ! "$LOGREPLAY" list "$1" >"$CRASH_LIST" 2>"$SB_TMP/log.err"; then
 		diag_file "$SB_TMP/log.err"
 		sb_bail "logreplay list failed"
@@ -148,16 +152,22 @@ crash_plain_in() {
 		$4 == "-" && $3 > 0 && ((w == 0) == ($2 < o)) { print $1 }' "$CRASH_LIST"
 }
 
+# crash_cursor_init IMAGE: the cursor starts as IMAGE (the logged device
+# before logging began)
+crash_cursor_init() {
+	CRASH_CURSOR=$SB_TMP/cursor.img
+	CRASH_REPLAYED=-1
+	cp --sparse=always "$1" "$CRASH_CURSOR" || sb_bail "cannot copy $1"
+}
+
 # crash_replay_init IMAGE SIZE_A SIZE_B: the cursor and the replay copy
-# start as IMAGE (the disk before logging began); loop devices on the two
-# parts of the copy, of SIZE_A and SIZE_B bytes
+# start as IMAGE; loop devices on the two parts of the copy, of SIZE_A
+# and SIZE_B bytes
 crash_replay_init() {
 	local off d
 
-	CRASH_CURSOR=$SB_TMP/cursor.img
+	crash_cursor_init "$1"
 	CRASH_REPLAY=$SB_TMP/replay.img
-	CRASH_REPLAYED=-1
-	cp --sparse=always "$1" "$CRASH_CURSOR" || sb_bail "cannot copy $1"
 	cp --sparse=always "$1" "$CRASH_REPLAY" || sb_bail "cannot copy $1"
 	for off in "0 $2" "$2 $3"; do
 		# shellcheck disable=SC2086 # two numbers

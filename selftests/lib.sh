@@ -193,6 +193,17 @@ require_module() {
 	[ -c "$CTL_DEV" ] || sb_skip "$CTL_DEV missing: snapblk is not loaded"
 }
 
+# sb_reload_module: unload snapblk and load it again (the module that
+# vm-run loaded, $VM_KO); no snapblk device may exist. Fails when that
+# cannot be done here.
+sb_reload_module() {
+	[ -n "${VM_KO:-}" ] && [ -r "$VM_KO" ] || { diag "no \$VM_KO to load again"; return 1; }
+	[ -z "$(_sb_snapblk_devs)" ] || { diag "snapblk devices exist: $(_sb_snapblk_devs)"; return 1; }
+	rmmod snapblk || return 1
+	insmod "$VM_KO" || return 1
+	sb_wait_exists "$CTL_DEV"
+}
+
 require_snapblkctl() {
 	[ -x "$SNAPBLKCTL" ] || sb_bail "snapblkctl not built ($SNAPBLKCTL)"
 }
@@ -269,6 +280,7 @@ _sb_ioctl_remove() {
 sb_cleanup() {
 	local rc=$? bad=0 pass p d fd i left all loops
 
+	set +e	# a test's set -e must not end its cleanup at the first miss
 	trap - EXIT INT TERM
 	[ -n "$SB_TMP" ] && [ -d "$SB_TMP" ] || exit $rc
 
@@ -511,6 +523,21 @@ sb_wait_pid() {
 	done
 	kill -0 "$1" 2>/dev/null && return 124
 	wait "$1"
+}
+
+# sb_wait_batch DEV STATE: wait (up to 60 s) while DEV is in STATE
+# (committing or reverting) with progress 0, so that a batch is done;
+# prints the state and the progress then
+sb_wait_batch() {
+	local i st pr
+
+	for ((i = 0; i < 300; i++)); do
+		st=$(sb_sysfs "$1" state)
+		pr=$(sb_sysfs "$1" progress)
+		[ "$st" = "$2" ] && [ "$pr" = 0 ] || break
+		sleep 0.2
+	done
+	echo "$st $pr"
 }
 
 # ------------------------------------------------ faulty disk (dm-flakey)

@@ -5,7 +5,8 @@
 # survives a commit.
 # Resume: a 48M delta; the base sits behind dm-delay with 1 s per write,
 # so that the commit is far from done when the overlay is detached right
-# after `commit` returned. Detach is allowed mid-commit; `attach STORE
+# after `commit` returned. Detach is allowed mid-commit; the module is
+# then unloaded and loaded again (when vm-run loaded it); `attach STORE
 # --base BASE` of the store resumes the commit (state committing, or
 # active if it already ended), the overlay reads its view meanwhile,
 # `wait` exits 0, the delta ends empty and after detach the base reads
@@ -57,6 +58,11 @@ diag "the detach took $((SECONDS - t0))s"
 interrupted=no
 [ "$st" = committing ] && [ "$pr" != 100 ] && interrupted=yes
 diag "the commit was interrupted: $interrupted"
+if [ -n "${VM_KO:-}" ]; then
+	check "module reload (rmmod, insmod) while the store holds the commit" sb_reload_module
+else
+	sb_skip_one "module reload" "no module to load again (not run by vm-run)"
+fi
 
 # the resumed commit is still slow at first, so that it can be seen
 sb_slow_set "$DM" 200 || sb_bail "cannot set the write delay of $DM"

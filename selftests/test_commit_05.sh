@@ -48,13 +48,7 @@ check "overlay reads its view" sb_cmp "$dev" "$model"
 sb_slow_set "$SLOW" 1000 || sb_bail "cannot slow down $SLOW"
 sb_ctl commit "$dev"
 check_eq "commit exits 0" "$SB_RC" 0 || { _sb_show_ctl commit "$dev"; sb_bail "commit failed"; }
-pr=0
-for ((i = 0; i < 300 && pr == 0; i++)); do
-	sleep 0.2
-	pr=$(sb_sysfs "$dev" progress)
-	[ "$(sb_sysfs "$dev" state)" = committing ] || break
-done
-st=$(sb_sysfs "$dev" state)
+read -r st pr <<<"$(sb_wait_batch "$dev" committing)"
 diag "when the base starts failing: state $st, progress $pr%"
 [ "$st" = committing ] || sb_bail "the commit is not running any more ($st): nothing to interrupt"
 sb_faulty_set "$FAULTY" fail || sb_bail "cannot make $FAULTY fail"

@@ -42,10 +42,10 @@
 # / _MID / _MKFS / _EXT4 (points sampled, see below) make a longer run.
 
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-crash.sh"
 set -u
 
 CRASHIO=$SB_DIR/crashio
-LOGREPLAY=$SB_DIR/logreplay
 DM=sbcrash_lw
 BASE_SIZE=$((32 * MiB))
 STORE_SIZE=$((32 * MiB))
@@ -202,33 +202,16 @@ t_work=$EPOCHSECONDS
 
 # ----------------------------------------------------------- the log
 
-if ! "$LOGREPLAY" list "$log" >"$SB_TMP/log.list" 2>"$SB_TMP/log.err"; then
-	diag_file "$SB_TMP/log.err"
-	sb_bail "logreplay list failed"
-fi
-"$LOGREPLAY" flushes "$log" >"$SB_TMP/log.flushes" ||
-	sb_bail "logreplay flushes failed"
-nr_entries=$(grep -vc '^#' "$SB_TMP/log.list")
-diag "log: $nr_entries entries, $(wc -l <"$SB_TMP/log.flushes") with FLUSH or FUA," \
-	"$(grep -c ' MARK ' "$SB_TMP/log.list") marks"
-
-mark_index() { # mark_index NAME: entry index of the mark, or fail
-	awk -v m="$1" '!/^#/ && $4 ~ /MARK/ && $5 == m { print $1; found = 1; exit }
-		END { exit !found }' "$SB_TMP/log.list"
-}
-
-# sample COUNT: up to COUNT evenly spaced lines of stdin
-sample() {
-	awk -v n="$1" '{ a[NR] = $0 } END {
-		if (NR <= n) { for (i = 1; i <= NR; i++) print a[i]; exit }
-		for (i = 0; i < n; i++) print a[1 + int(i * NR / n)] }'
-}
+crash_log_read "$log"
+nr_entries=$CRASH_ENTRIES
+diag "log: $nr_entries entries, $(wc -l <"$CRASH_FLUSHES") with FLUSH or FUA," \
+	"$(grep -c ' MARK ' "$CRASH_LIST") marks"
 
 nr_fsyncs=$(grep -c '^f ' "$journal")
-i_made=$(mark_index overlay-made) || sb_bail "no mark overlay-made in the log"
-i_mkfs=$(mark_index ext4-mkfs) || sb_bail "no mark ext4-mkfs in the log"
-i_last=$(mark_index "fsync-$nr_fsyncs") || sb_bail "no mark fsync-$nr_fsyncs in the log"
-i_umount=$(mark_index ext4-umount) || sb_bail "no mark ext4-umount in the log"
+i_made=$(crash_mark_index overlay-made) || sb_bail "no mark overlay-made in the log"
+i_mkfs=$(crash_mark_index ext4-mkfs) || sb_bail "no mark ext4-mkfs in the log"
+i_last=$(crash_mark_index "fsync-$nr_fsyncs") || sb_bail "no mark fsync-$nr_fsyncs in the log"
+i_umount=$(crash_mark_index ext4-umount) || sb_bail "no mark ext4-umount in the log"
 
 # points: "INDEX WHY KIND ARGS"; WHY is m (a mark or the end: always
 # checked) or s (sampled); KIND one of crashio (ARGS: durable-mark
@@ -236,7 +219,7 @@ i_umount=$(mark_index ext4-umount) || sb_bail "no mark ext4-umount in the log"
 points=$SB_TMP/points
 : >"$points"
 for ((n = 1; n <= nr_fsyncs; n++)); do
-	i=$(mark_index "fsync-$n") || sb_bail "no mark fsync-$n in the log"
+	i=$(crash_mark_index "fsync-$n") || sb_bail "no mark fsync-$n in the log"
 	echo "$i m crashio fsync-$n fsync-$n" >>"$points"
 done
 
@@ -244,29 +227,29 @@ done
 crashio_between() {
 	awk -v i="$1" '!/^#/ && $4 ~ /MARK/ && $5 ~ /^fsync-/ {
 			if ($1 < i) lo = $5; else if (!hi) hi = $5 }
-		END { print (lo ? lo : "-"), (hi ? hi : "-") }' "$SB_TMP/log.list"
+		END { print (lo ? lo : "-"), (hi ? hi : "-") }' "$CRASH_LIST"
 }
 
 echo "$i_made m crashio - -" >>"$points"
-for i in $(awk -v a="$i_made" -v b="$i_last" '$1 > a && $1 < b' "$SB_TMP/log.flushes" |
-	sample "$SAMPLE_FLUSH"); do
+for i in $(awk -v a="$i_made" -v b="$i_last" '$1 > a && $1 < b' "$CRASH_FLUSHES" |
+	crash_sample "$SAMPLE_FLUSH"); do
 	echo "$i s crashio $(crashio_between "$i")" >>"$points"
 done
-for i in $(awk -v a="$i_made" -v b="$i_last" '!/^#/ && $1 > a && $1 < b && $4 == "-" { print $1 }' "$SB_TMP/log.list" |
-	sample "$SAMPLE_MID"); do
+for i in $(awk -v a="$i_made" -v b="$i_last" '!/^#/ && $1 > a && $1 < b && $4 == "-" { print $1 }' "$CRASH_LIST" |
+	crash_sample "$SAMPLE_MID"); do
 	echo "$i s crashio $(crashio_between "$i")" >>"$points"
 done
-for i in $(awk -v a="$i_last" -v b="$i_mkfs" '$1 > a && $1 < b' "$SB_TMP/log.flushes" |
-	sample "$SAMPLE_MKFS"); do
+for i in $(awk -v a="$i_last" -v b="$i_mkfs" '$1 > a && $1 < b' "$CRASH_FLUSHES" |
+	crash_sample "$SAMPLE_MKFS"); do
 	echo "$i s attach" >>"$points"
 done
 echo "$i_mkfs m ext4 -" >>"$points"
-for i in $(awk -v a="$i_mkfs" -v b="$i_umount" '$1 > a && $1 < b' "$SB_TMP/log.flushes" |
-	sample "$SAMPLE_EXT4"); do
+for i in $(awk -v a="$i_mkfs" -v b="$i_umount" '$1 > a && $1 < b' "$CRASH_FLUSHES" |
+	crash_sample "$SAMPLE_EXT4"); do
 	echo "$i s ext4 -" >>"$points"
 done
-i_sync=$(mark_index ext4-sync) || sb_bail "no mark ext4-sync in the log"
-i_sync2=$(mark_index ext4-sync2) || sb_bail "no mark ext4-sync2 in the log"
+i_sync=$(crash_mark_index ext4-sync) || sb_bail "no mark ext4-sync in the log"
+i_sync2=$(crash_mark_index ext4-sync2) || sb_bail "no mark ext4-sync2 in the log"
 {
 	echo "$i_sync m ext4 $SB_TMP/sums-sync"
 	echo "$i_sync2 m ext4 $SB_TMP/sums-sync2"
@@ -278,19 +261,10 @@ sort -k1,1n -k2,2 "$points" | awk '!seen[$1]++' >"$points.sorted"
 
 # ------------------------------------------------------------ checks
 
-cursor=$SB_TMP/cursor.img	# the store replayed up to entry $replayed
+truncate -s $STORE_SIZE "$SB_TMP/empty.img"
+crash_cursor_init "$SB_TMP/empty.img"	# the store replayed
 replayf=$SB_TMP/replay.img
-truncate -s $STORE_SIZE "$cursor"
-replayed=-1
 out=$SB_TMP/point.out
-
-# replay_to INDEX: bring the cursor image to the state after entry INDEX
-replay_to() {
-	[ "$1" -gt "$replayed" ] || return 0
-	"$LOGREPLAY" replay "$log" "$cursor" --start-entry $((replayed + 1)) \
-		--until-entry "$1" >/dev/null || return 1
-	replayed=$1
-}
 
 check_crashio() { # DEV DURABLE-MARK MAX-MARK
 	local args=()
@@ -353,8 +327,8 @@ check_point() {
 	local idx=$1 kind=$2 rc=0
 
 	shift 2
-	replay_to "$idx" || return 1
-	cp --sparse=always "$cursor" "$replayf" || return 1
+	crash_replay_to "$idx" || return 1
+	cp --sparse=always "$CRASH_CURSOR" "$replayf" || return 1
 	# not sb_loop: this loop device goes away before the end
 	ploop=$(losetup --show -f "$replayf") || return 1
 	if attach_replay; then
@@ -409,17 +383,10 @@ while read -r idx why kind args; do
 	n_kind[$kind]=$((${n_kind[$kind]:-0} + 1))
 	now_ms
 	t0=$NOW_MS
+	rc=0
 	# shellcheck disable=SC2086 # args are words
-	if check_point "$idx" "$kind" $args </dev/null >"$out" 2>&1; then
-		sb_ok "$desc"
-	else
-		nr_bad=$((nr_bad + 1))
-		sb_notok "$desc"
-		diag_file "$out" "  "
-		diag "  log around entry $idx:"
-		awk -v i="$idx" '!/^#/ && $1 >= i - 3 && $1 <= i + 1' "$SB_TMP/log.list" |
-			sed 's/^/    /' | while IFS= read -r l; do diag "$l"; done
-	fi
+	check_point "$idx" "$kind" $args </dev/null >"$out" 2>&1 || rc=1
+	crash_report $rc "$desc" "$out" "$idx" || true
 	now_ms
 	ms_kind[$kind]=$((${ms_kind[$kind]:-0} + NOW_MS - t0))
 done <"$points.sorted"

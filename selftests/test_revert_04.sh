@@ -57,13 +57,7 @@ check "snapshot reads its moment" sb_cmp "$snap" "$model0"
 sb_slow_set "$SLOW" 1000 0 || sb_bail "cannot slow down $SLOW"
 sb_ctl revert r04s
 check_eq "revert exits 0" "$SB_RC" 0 || { _sb_show_ctl revert r04s; sb_bail "revert failed"; }
-pr=0
-for ((i = 0; i < 300 && pr == 0; i++)); do
-	sleep 0.2
-	pr=$(sb_sysfs "$origin" progress)
-	[ "$(sb_sysfs "$origin" state)" = reverting ] || break
-done
-st=$(sb_sysfs "$origin" state)
+read -r st pr <<<"$(sb_wait_batch "$origin" reverting)"
 diag "when the disk starts failing: origin state $st, progress $pr%"
 [ "$st" = reverting ] || sb_bail "the revert is not running any more ($st): nothing to interrupt"
 sb_faulty_set "$FAULTY" fail || sb_bail "cannot make $FAULTY fail"
