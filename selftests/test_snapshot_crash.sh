@@ -245,9 +245,9 @@ points=$SB_TMP/points
 	# during the writes and the detaches
 	{ crash_flushes_in "$i_s1" "$i_s2a"; crash_flushes_in "$i_s2" $((i_last + 1)); } | crash_sample "$SAMPLE_FLUSH"
 	{ crash_plain_in "$i_s1" "$i_s2a" 0; crash_plain_in "$i_s2" "$i_end" 0; } |
-		sample $((SAMPLE_MID / 2))
+		crash_sample $((SAMPLE_MID / 2))
 	{ crash_plain_in "$i_s1" "$i_s2a" 1; crash_plain_in "$i_s2" "$i_end" 1; } |
-		sample $((SAMPLE_MID - SAMPLE_MID / 2))
+		crash_sample $((SAMPLE_MID - SAMPLE_MID / 2))
 } | sort -n -u | awk -v a="$i_omade" '$1 >= a' | classify >"$points"
 
 # ------------------------------------------------------------ checks
