@@ -16,6 +16,8 @@
 #   crash_log_read LOG              $CRASH_LIST, $CRASH_FLUSHES, $CRASH_ENTRIES
 #   crash_replay_init IMAGE SIZE_A SIZE_B
 #   crash_replay_to INDEX           $CRASH_CURSOR holds entries 0..INDEX
+#   crash_same SIZE DEV IMAGE WHAT  DEV reads like IMAGE (else which chunks differ)
+#   crash_detach DEV...             detach what a point attached
 #   crash_report RC DESC OUT INDEX  a crash point's KTAP line
 #
 # A test that logs one device only uses crash_log_read, crash_cursor_init
@@ -38,6 +40,8 @@ CRASH_CURSOR=		# the image replayed up to entry $CRASH_REPLAYED
 CRASH_REPLAYED=-1
 CRASH_REPLAY=		# the copy of the cursor the parts show
 CRASH_PARTS=()
+CRASH_CHUNK=65536	# the chunk size crash_chunk_diff reports by
+CRASH_DIFFED=		# crash_same showed a point's differences
 
 # crash_init: the common start of a crash test; skips without
 # dm-log-writes. After it, a failing command ends the test (set -e).
@@ -186,6 +190,77 @@ crash_replay_to() {
 	"$LOGREPLAY" replay "$CRASH_LOG" "$CRASH_CURSOR" \
 		--start-entry $((CRASH_REPLAYED + 1)) --until-entry "$1" >/dev/null || return 1
 	CRASH_REPLAYED=$1
+}
+
+# crash_chunk_diff DEV EXPECTED SIZE [NAME=IMAGE...]: which chunks
+# ($CRASH_CHUNK bytes) of the first SIZE bytes of DEV differ from the
+# image EXPECTED, and what their sectors hold instead: the data of a
+# NAMEd image, zeroes, or other. Sectors that match an image named
+# "right" count as right, as EXPECTED's do. Exit status 0 if no chunk
+# differs.
+crash_chunk_diff() {
+	python3 - "$CRASH_CHUNK" "$@" <<-'EOF'
+	import sys
+	chunk, dev, exp, size = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+	names, imgs = zip(*(a.split('=', 1) for a in sys.argv[5:])) if sys.argv[5:] else ((), ())
+	S = 512
+	zero = bytes(S)
+	files = [open(f, 'rb') for f in (dev, exp) + tuple(imgs)]
+	bad = []
+	for c in range(size // chunk):
+	    a, b, *refs = [f.read(chunk) for f in files]
+	    if a == b:
+	        continue
+	    n = {}
+	    for k in range(0, chunk, S):
+	        sa = a[k:k + S]
+	        w = 'right' if sa == b[k:k + S] else next(
+	            (names[j] for j in range(len(refs)) if sa == refs[j][k:k + S]),
+	            'zeroes' if sa == zero else 'other')
+	        n[w] = n.get(w, 0) + 1
+	    if n.get('right', 0) != chunk // S:
+	        bad.append((c, n))
+	if not bad:
+	    sys.exit(0)
+	print('%d of %d chunks differ' % (len(bad), size // chunk))
+	for c, n in bad[:10]:
+	    print('  chunk %d (byte %d): sectors: %s' % (c, c * chunk,
+	          ', '.join('%d %s' % (v, k) for k, v in n.items())))
+	sys.exit(1)
+	EOF
+}
+
+# crash_same SIZE DEV IMAGE WHAT [NAME=IMAGE...]: the first SIZE bytes of
+# DEV read exactly like IMAGE; else say so, and which chunks differ
+# (crash_chunk_diff) once per point (the test clears CRASH_DIFFED) at its
+# first 3 failing points: that is slow under TCG
+crash_same() {
+	local size=$1 dev=$2 img=$3 what=$4
+
+	shift 4
+	"$PATTERN" cmp "$dev" "$img" 0 "$size" >/dev/null 2>&1 && return 0
+	echo "$what does not read like $(basename "$img" .img)"
+	[ -n "$CRASH_DIFFED" ] || [ "$nr_bad" -ge 3 ] && return 1
+	CRASH_DIFFED=1
+	crash_chunk_diff "$dev" "$img" "$size" "$@"
+	return 1
+}
+
+# crash_detach DEV...: detach those of the devices that exist, the last
+# first (name parents before their children); say what failed
+crash_detach() {
+	local i d rc=0
+
+	for ((i = $#; i >= 1; i--)); do
+		d=${!i}
+		if [ -z "$d" ] || ! [ -e "/sys/block/${d#/dev/}" ]; then
+			continue
+		fi
+		"$SNAPBLKCTL" detach "$d" || { echo "detach $d failed"; rc=1; }
+		crash_wait_for test ! -e "/sys/block/${d#/dev/}" ||
+			{ echo "$d still there after detach"; rc=1; }
+	done
+	return $rc
 }
 
 # crash_report RC DESC OUT INDEX: the KTAP line of a crash point; on

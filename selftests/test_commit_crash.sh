@@ -200,53 +200,10 @@ crash_replay_init "$startf" $BASE_SIZE $STORE_SIZE
 rbase_part=${CRASH_PARTS[0]}
 rstore_part=${CRASH_PARTS[1]}
 
-# img_diff DEV EXPECTED: which chunks of DEV differ from the image
-# EXPECTED, and what their sectors hold instead
-img_diff() {
-	python3 - "$1" "$2" "$view" "$startf" $BASE_SIZE $CHUNK <<-'EOF'
-	import sys
-	dev, exp, view, start = sys.argv[1:5]
-	size, chunk = int(sys.argv[5]), int(sys.argv[6])
-	S = 512
-	zero = bytes(S)
-	bad = []
-	with open(dev, 'rb') as d, open(exp, 'rb') as e, open(view, 'rb') as v, \
-	     open(start, 'rb') as s:
-	    for c in range(size // chunk):
-	        a, b, x, y = d.read(chunk), e.read(chunk), v.read(chunk), s.read(chunk)
-	        if a == b:
-	            continue
-	        n = {'right': 0, 'the view': 0, 'the old base': 0, 'zeroes': 0, 'other': 0}
-	        for k in range(0, chunk, S):
-	            sa = a[k:k + S]
-	            if sa == b[k:k + S]:
-	                n['right'] += 1
-	            elif sa == x[k:k + S]:
-	                n['the view'] += 1
-	            elif sa == y[k:k + S]:
-	                n['the old base'] += 1
-	            elif sa == zero:
-	                n['zeroes'] += 1
-	            else:
-	                n['other'] += 1
-	        bad.append((c, n))
-	print('%d of %d chunks differ' % (len(bad), size // chunk))
-	for c, n in bad[:10]:
-	    print('  chunk %d (byte %d): sectors: %s' % (c, c * chunk,
-	          ', '.join('%d %s' % (v, k) for k, v in n.items() if v)))
-	EOF
-}
 
-# same DEV IMAGE WHAT: DEV reads exactly like IMAGE, else say so (and,
-# the first time at one of the first 3 failing points, which chunks
-# differ: that is slow under TCG)
+# same DEV IMAGE WHAT: DEV reads exactly like IMAGE (crash_same)
 same() {
-	"$PATTERN" cmp "$1" "$2" 0 $BASE_SIZE >/dev/null 2>&1 && return 0
-	echo "$3 does not read like $(basename "$2" .img)"
-	[ -n "$diffed" ] || [ "$nr_bad" -ge 3 ] && return 1
-	diffed=1
-	img_diff "$1" "$2"
-	return 1
+	crash_same $BASE_SIZE "$@" "the view=$view" "the old base=$startf"
 }
 
 # store_state: the state in the current superblock of the replayed
@@ -260,7 +217,6 @@ store_state() {
 
 recorded_seen=	# the first point where the store held the commit or its end
 result=		# what the current point showed, for its KTAP line
-diffed=		# a point's differences were shown
 nr_bad=0	# failed points so far
 
 # point_run INDEX KIND: replay, attach, check
@@ -321,8 +277,7 @@ point_run() {
 			rc=1
 		fi
 	fi
-	"$SNAPBLKCTL" detach "$rov" || { echo "detach $rov failed"; return 1; }
-	crash_wait_for test ! -e "/sys/block/${rov#/dev/}" || { echo "$rov still there after detach"; return 1; }
+	crash_detach "$rov" || return 1
 	rov=
 	same "$rbase_part" "$base_exp" "after detach, the base part" || rc=1
 	return $rc
@@ -333,13 +288,10 @@ check_point() {
 	local rc=0
 
 	result=
-	diffed=
+	CRASH_DIFFED=
 	point_run "$@" || rc=1
-	if [ -n "$rov" ]; then
-		"$SNAPBLKCTL" detach "$rov" || { echo "detach $rov failed"; rc=1; }
-		crash_wait_for test ! -e "/sys/block/${rov#/dev/}" || rc=1
-		rov=
-	fi
+	crash_detach "$rov" || rc=1
+	rov=
 	return $rc
 }
 

@@ -265,62 +265,16 @@ crash_replay_init "$startf" $DISK_SIZE $STORE_SIZE
 rdisk_part=${CRASH_PARTS[0]}
 rstore_part=${CRASH_PARTS[1]}
 
-# img_diff DEV EXPECTED [OTHER]: which chunks of DEV differ from the image
-# EXPECTED, and what their sectors hold instead (OTHER: another image
-# that counts as the right data, for the writes phases); exit status 0
-# if none differs
-img_diff() {
-	python3 - "$1" "$2" "${3:--}" "$m1" "$m2" "$pre" $DISK_SIZE $CHUNK <<-'EOF'
-	import sys
-	dev, exp, other = sys.argv[1:4]
-	names = ["s1's moment", "s2's moment", 'the pre-revert image']
-	size, chunk = int(sys.argv[7]), int(sys.argv[8])
-	S = 512
-	zero = bytes(S)
-	bad = []
-	files = [open(f, 'rb') for f in [dev, exp] + sys.argv[4:7]]
-	o = open(other, 'rb') if other != '-' else None
-	for c in range(size // chunk):
-	    a, b, *refs = [f.read(chunk) for f in files]
-	    x = o.read(chunk) if o else None
-	    if a == b or a == x:
-	        continue
-	    n = {}
-	    for k in range(0, chunk, S):
-	        sa = a[k:k + S]
-	        if sa == b[k:k + S] or (x and sa == x[k:k + S]):
-	            w = 'right'
-	        else:
-	            w = next((names[j] for j in range(3) if sa == refs[j][k:k + S]),
-	                     'zeroes' if sa == zero else 'other')
-	        n[w] = n.get(w, 0) + 1
-	    if n.get('right', 0) != chunk // S:
-	        bad.append((c, n))
-	if not bad:
-	    sys.exit(0)
-	print('%d of %d chunks differ' % (len(bad), size // chunk))
-	for c, n in bad[:10]:
-	    print('  chunk %d (byte %d): sectors: %s' % (c, c * chunk,
-	          ', '.join('%d %s' % (v, k) for k, v in n.items())))
-	sys.exit(1)
-	EOF
-}
-
-# same DEV IMAGE WHAT: DEV reads exactly like IMAGE, else say so (and,
-# the first time at one of the first 3 failing points, which chunks
-# differ: that is slow under TCG)
+# same DEV IMAGE WHAT: DEV reads exactly like IMAGE (crash_same)
 same() {
-	"$PATTERN" cmp "$1" "$2" 0 $DISK_SIZE >/dev/null 2>&1 && return 0
-	echo "$3 does not read like $(basename "$2" .img)"
-	[ -n "$diffed" ] || [ "$nr_bad" -ge 3 ] && return 1
-	diffed=1
-	img_diff "$1" "$2"
-	return 1
+	crash_same $DISK_SIZE "$@" "s1's moment=$m1" "s2's moment=$m2" \
+		"the pre-revert image=$pre"
 }
 
 # old_or_new DEV OLD NEW WHAT: every sector of DEV holds OLD's or NEW's data
 old_or_new() {
-	img_diff "$1" "$2" "$3" >"$SB_TMP/diff.out" && return 0
+	crash_chunk_diff "$1" "$2" $DISK_SIZE "right=$3" "s1's moment=$m1" "s2's moment=$m2" \
+		"the pre-revert image=$pre" >"$SB_TMP/diff.out" && return 0
 	echo "$4: sectors that hold neither $(basename "$2" .img) nor $(basename "$3" .img)"
 	cat "$SB_TMP/diff.out"
 	return 1
@@ -349,7 +303,6 @@ store_snaps() {
 
 recorded_seen=	# the first point where the store held the revert (or its end)
 result=		# what the current point showed, for its KTAP line
-diffed=		# a point's differences were shown
 nr_bad=0	# failed points so far
 declare -A snap_dev=()	# name -> the device attach brought back
 
@@ -511,22 +464,14 @@ point_run() {
 
 # point_teardown: remove what point_run made, also after it failed
 point_teardown() {
-	local d rc=0
+	local rc=0
 
 	if [ -n "$rorigin" ] && [ "$(sb_sysfs "$rorigin" state)" = reverting ]; then
 		timeout 120 "$SNAPBLKCTL" wait "$rorigin" 2>/dev/null ||
 			{ echo "wait $rorigin failed"; rc=1; }
 	fi
-	for ((d = ${#snaps[@]} - 1; d >= 0; d--)); do
-		[ -e "/sys/block/${snaps[$d]#/dev/}" ] || continue
-		"$SNAPBLKCTL" detach "${snaps[$d]}" || { echo "detach ${snaps[$d]} failed"; rc=1; }
-		crash_wait_for test ! -e "/sys/block/${snaps[$d]#/dev/}" || rc=1
-	done
+	crash_detach "$rorigin" "${snaps[@]}" || rc=1
 	snaps=()
-	if [ -n "$rorigin" ]; then
-		"$SNAPBLKCTL" detach "$rorigin" || { echo "detach $rorigin failed"; rc=1; }
-		crash_wait_for test ! -e "/sys/block/${rorigin#/dev/}" || rc=1
-	fi
 	rorigin=
 	return $rc
 }
@@ -538,7 +483,7 @@ check_point() {
 	snaps=()
 	snap_dev=()
 	result=
-	diffed=
+	CRASH_DIFFED=
 	point_run "$@" || rc=1
 	point_teardown || rc=1
 	return $rc

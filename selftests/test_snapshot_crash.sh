@@ -69,7 +69,6 @@ STORE_SIZE=$((24 * MiB))
 LOG_SIZE=$((256 * MiB))
 ORIG_SECT=$((ORIG_SIZE / 512))
 STORE_SECT=$((STORE_SIZE / 512))
-CHUNK=$((64 * KiB))
 OPS=${SNAPBLK_CRASH_OPS:-100}
 SEED=${SNAPBLK_CRASH_SEED:-20240717}
 FSYNC_EVERY=10
@@ -256,39 +255,6 @@ crash_replay_init "$startf" $ORIG_SIZE $STORE_SIZE
 rorig_part=${CRASH_PARTS[0]}
 rstore_part=${CRASH_PARTS[1]}
 
-# snap_diff DEV EXPECTED-IMAGE: which chunks of the snapshot DEV differ
-# from its moment, and what they hold instead
-snap_diff() {
-	python3 - "$1" "$2" "$rorigin" $ORIG_SIZE $CHUNK <<-'EOF'
-	import sys
-	snap, exp, orig, size, chunk = sys.argv[1:4] + [int(a) for a in sys.argv[4:6]]
-	S = 512
-	zero = bytes(S)
-	bad = []
-	with open(snap, 'rb') as s, open(exp, 'rb') as e, open(orig, 'rb') as o:
-	    for c in range(size // chunk):
-	        a, b, x = s.read(chunk), e.read(chunk), o.read(chunk)
-	        if a == b:
-	            continue
-	        n = {'right': 0, "origin's data now": 0, 'zeroes': 0, 'other': 0}
-	        for k in range(0, chunk, S):
-	            sa = a[k:k + S]
-	            if sa == b[k:k + S]:
-	                n['right'] += 1
-	            elif sa == x[k:k + S]:
-	                n["origin's data now"] += 1
-	            elif sa == zero:
-	                n['zeroes'] += 1
-	            else:
-	                n['other'] += 1
-	        bad.append((c, n))
-	print('%d of %d chunks differ from the moment' % (len(bad), size // chunk))
-	for c, n in bad[:10]:
-	    print('  chunk %d (byte %d): sectors: %s' % (c, c * chunk,
-	          ', '.join('%d %s' % (v, k) for k, v in n.items() if v)))
-	EOF
-}
-
 # the moment of each snapshot: name -> its image (first ORIG_SIZE bytes)
 declare -A want_img=([sbsc_s1]=$startf [sbsc_s2]=$moment2)
 
@@ -334,7 +300,8 @@ check_snaps() {
 			echo "snapshot $name ($d) does not read like its moment:" \
 				"sha256 $(dsha "$d"), expected" \
 				"$([ "$name" = sbsc_s1 ] && echo "$sha1" || echo "$sha2")"
-			snap_diff "$d" "${want_img[$name]}"
+			crash_chunk_diff "$d" "${want_img[$name]}" $ORIG_SIZE \
+				"origin's data now=$rorigin"
 			rc=1
 		fi
 	done
@@ -391,16 +358,9 @@ point_run() {
 
 # point_teardown: remove what point_run made, also after it failed
 point_teardown() {
-	local d rc=0
+	local rc=0
 
-	for ((d = ${#snaps[@]} - 1; d >= 0; d--)); do
-		"$SNAPBLKCTL" detach "${snaps[$d]}" || { echo "detach ${snaps[$d]} failed"; rc=1; }
-		crash_wait_for test ! -e "/sys/block/${snaps[$d]#/dev/}" || rc=1
-	done
-	if [ -n "$rorigin" ]; then
-		"$SNAPBLKCTL" detach "$rorigin" || { echo "detach $rorigin failed"; rc=1; }
-		crash_wait_for test ! -e "/sys/block/${rorigin#/dev/}" || rc=1
-	fi
+	crash_detach "$rorigin" "${snaps[@]}" || rc=1
 	rorigin=
 	return $rc
 }
