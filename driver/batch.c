@@ -79,6 +79,7 @@ void snapblk_batch_init(struct snapblk_batch *b)
 	atomic_set(&b->pending, 1);
 	b->err = 0;
 	init_completion(&b->done);
+	b->submit = submit_bio;
 }
 
 /**
@@ -117,7 +118,7 @@ void snapblk_batch_add(struct snapblk_batch *b, struct block_device *bdev,
 			next->bi_private = b;
 			next->bi_end_io = snapblk_batch_end_io;
 			bio_chain(bio, next);
-			submit_bio(bio);
+			b->submit(bio);
 			bio = next;
 			continue;
 		}
@@ -125,7 +126,7 @@ void snapblk_batch_add(struct snapblk_batch *b, struct block_device *bdev,
 		bytes -= len;
 	}
 	atomic_inc(&b->pending);
-	submit_bio(bio);
+	b->submit(bio);
 }
 
 /**
@@ -139,21 +140,6 @@ int snapblk_batch_wait(struct snapblk_batch *b)
 	snapblk_batch_put(b);
 	wait_for_completion_io(&b->done);
 	return b->err;
-}
-
-/**
- * snapblk_batch_bio() - is @bio (or the rest of it, after a split) a
- *	request of a batch?
- * @bio: the bio.
- *
- * Snapblk devices that children read through refuse writes from users;
- * a commit writes into such a parent with batch requests.
- *
- * Return: true for a batch request.
- */
-bool snapblk_batch_bio(struct bio *bio)
-{
-	return bio->bi_end_io == snapblk_batch_end_io;
 }
 
 /**

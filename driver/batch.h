@@ -15,11 +15,14 @@
  * @pending: bios not yet ended, plus one until snapblk_batch_wait().
  * @err: first error of a bio (blk_status_t as an errno), or 0.
  * @done: completed when @pending drops to zero.
+ * @submit: sends each request: submit_bio(), unless the caller sets
+ *	another after snapblk_batch_init().
  */
 struct snapblk_batch {
 	atomic_t pending;
 	int err;
 	struct completion done;
+	void (*submit)(struct bio *bio);
 };
 
 /**
@@ -47,7 +50,6 @@ void snapblk_batch_add(struct snapblk_batch *b, struct block_device *bdev,
 		       sector_t sector, struct page **pages, unsigned int off,
 		       unsigned int bytes, blk_opf_t opf);
 int snapblk_batch_wait(struct snapblk_batch *b);
-bool snapblk_batch_bio(struct bio *bio);
 void snapblk_batch_yield(unsigned long *seen, unsigned long count,
 			 unsigned long t0);
 

@@ -29,9 +29,8 @@
 
 #include "batch.h"
 #include "commit.h"
-#include "dev.h"
 #include "inflight.h"
-#include "overlay.h"
+#include "overlay_dev.h"
 
 #define SNAPBLK_MERGE_HOLD_PASS	8		/* hold writes from this pass on */
 
@@ -168,6 +167,8 @@ static int snapblk_merge_copy(struct snapblk_merge *m)
 	if (ret)
 		return ret;
 	snapblk_batch_init(&b);
+	/* the parent may be a snapblk disk that its children made read-only */
+	b.submit = snapblk_dev_submit_own;
 	for (i = 0; i < m->nr; i++)
 		snapblk_merge_write_chunk(m, &b, i);
 	return snapblk_batch_wait(&b);
@@ -235,17 +236,6 @@ static void snapblk_merge_pass_end(struct snapblk_merge *m, unsigned int pass)
 	m->cursor = 0;
 }
 
-/*
- * A snapblk parent is read-only while overlays read through it; its own
- * I/O path still refuses users' writes (dev.c lets batch requests in),
- * but the flag would make the block layer warn about the commit's.
- */
-static void snapblk_merge_parent_ro(struct snapblk_merge *m, bool ro)
-{
-	if (snapblk_is_disk(m->parent))
-		set_disk_ro(m->parent->bd_disk, ro);
-}
-
 static void snapblk_merge_work(struct work_struct *work)
 {
 	struct snapblk_merge *m = container_of(work, struct snapblk_merge, work);
@@ -255,7 +245,6 @@ static void snapblk_merge_work(struct work_struct *work)
 
 	m->done = 0;
 	m->cursor = 0;
-	snapblk_merge_parent_ro(m, false);
 	WRITE_ONCE(ov->merging, true);
 	while (!READ_ONCE(m->stop)) {
 		unsigned long t0 = jiffies;
@@ -276,7 +265,6 @@ static void snapblk_merge_work(struct work_struct *work)
 	}
 	snapblk_overlay_hold(ov, false);
 	WRITE_ONCE(ov->merging, false);
-	snapblk_merge_parent_ro(m, true);
 	if (ret)
 		pr_err("snapblk: commit into %pg stopped: error %d\n",
 		       m->parent, ret);
@@ -288,7 +276,7 @@ static void snapblk_merge_work(struct work_struct *work)
 
 static struct snapblk_merge *snapblk_merge_alloc(struct snapblk_dev *d)
 {
-	struct snapblk_overlay *ov = d->ov;
+	struct snapblk_overlay *ov = snapblk_dev_overlay(d);
 	struct snapblk_merge *m = kzalloc(sizeof(*m), GFP_KERNEL);
 
 	if (!m)
@@ -311,38 +299,23 @@ undo_alloc:
 	return NULL;
 }
 
-/* Does another overlay read the parent of @d (its view would change)? */
-static bool snapblk_merge_siblings(struct snapblk_dev *d)
-{
-	struct snapblk_dev *o;
-
-	list_for_each_entry(o, &snapblk_devs, node)
-		if (o != d && o->kind == SNAPBLK_KIND_OVERLAY &&
-		    o->parent_bdev->bd_disk == d->parent_bdev->bd_disk)
-			return true;
-	return false;
-}
-
 /**
  * snapblk_commit_start() - SNAPBLK_IOC_COMMIT: start (or resume, or
  *	retry) merging an overlay into its parent.
  * @d: the device; the caller holds snapblk_devs_lock.
  *
- * Return: 0 once the commit runs; -EINVAL if @d is not an overlay;
+ * Return: 0 once the commit runs;
  * -EBUSY if a commit runs or another overlay reads the parent; -ENOMEM,
  * or the errno of recording the commit in the store.
  */
 int snapblk_commit_start(struct snapblk_dev *d)
 {
-	struct snapblk_overlay *ov = d->ov;
-	struct snapblk_merge *m;
+	struct snapblk_overlay *ov = snapblk_dev_overlay(d);
+	struct snapblk_merge *m = ov->merge;
 	int ret;
 
-	if (d->kind != SNAPBLK_KIND_OVERLAY)
-		return -EINVAL;
-	m = ov->merge;
 	/* pairs with the release at the end of snapblk_merge_work() */
-	if ((m && smp_load_acquire(&m->running)) || snapblk_merge_siblings(d))
+	if ((m && smp_load_acquire(&m->running)) || snapblk_parent_shared(d))
 		return -EBUSY;
 	if (!m) {
 		m = snapblk_merge_alloc(d);
@@ -373,7 +346,7 @@ int snapblk_commit_start(struct snapblk_dev *d)
  */
 void snapblk_commit_stop(struct snapblk_dev *d)
 {
-	struct snapblk_merge *m = d->ov->merge;
+	struct snapblk_merge *m = snapblk_dev_overlay(d)->merge;
 
 	if (!m)
 		return;
@@ -387,14 +360,14 @@ void snapblk_commit_stop(struct snapblk_dev *d)
  */
 void snapblk_commit_free(struct snapblk_dev *d)
 {
-	struct snapblk_merge *m = d->ov->merge;
+	struct snapblk_merge *m = snapblk_dev_overlay(d)->merge;
 
 	if (!m)
 		return;
 	snapblk_mover_exit(&m->mv);
 	kfree(m->entries);
 	kfree(m);
-	d->ov->merge = NULL;
+	snapblk_dev_overlay(d)->merge = NULL;
 }
 
 /**
@@ -409,14 +382,14 @@ void snapblk_commit_free(struct snapblk_dev *d)
  */
 bool snapblk_commit_state(struct snapblk_dev *d, u32 *state, u32 *progress)
 {
-	struct snapblk_merge *m = d->ov->merge;
+	struct snapblk_merge *m = snapblk_dev_overlay(d)->merge;
 	/* pairs with the release at the end of snapblk_merge_work() */
 	bool running = m && smp_load_acquire(&m->running);
 
 	*progress = m ? READ_ONCE(m->progress) : 0;
 	if (running)
 		*state = SNAPBLK_STATE_COMMITTING;
-	else if (READ_ONCE(d->ov->store.state) == SNAPBLK_SB_STATE_COMMITTING)
+	else if (READ_ONCE(snapblk_dev_overlay(d)->store.state) == SNAPBLK_SB_STATE_COMMITTING)
 		*state = SNAPBLK_STATE_STOPPED;
 	else
 		return false;

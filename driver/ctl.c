@@ -26,7 +26,7 @@ static long snapblk_ctl_version(void __user *argp)
 	struct snapblk_version v = {
 		.abi_major = SNAPBLK_ABI_MAJOR,
 		.abi_minor = SNAPBLK_ABI_MINOR,
-		.features = SNAPBLK_FEATURES,
+		.features = snapblk_kind_features(),
 	};
 
 	strscpy(v.version, SNAPBLK_VERSION, sizeof(v.version));

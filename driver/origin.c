@@ -459,8 +459,8 @@ static void snapblk_origin_write(struct snapblk_origin *o, struct bio *bio)
  */
 void snapblk_origin_submit(struct snapblk_origin *o, struct bio *bio)
 {
-	/* only a revert looks at it: no shared line to write otherwise */
-	if (unlikely(READ_ONCE(o->revert)))
+	/* only a running revert looks at it: no shared line to write otherwise */
+	if (unlikely(READ_ONCE(o->reverting)))
 		WRITE_ONCE(o->nr_bios, o->nr_bios + 1);
 	if (op_is_write(bio_op(bio)) || (bio->bi_opf & REQ_PREFLUSH)) {
 		snapblk_origin_write(o, bio);

@@ -46,8 +46,9 @@ struct snapblk_revert;
  * @noio: memalloc_noio_save() cookie of the task that froze it.
  * @reads: snapshot reads served from the origin in flight, by chunk hash;
  *	a copy-out waits for its slot before the origin write goes on.
- * @nr_bios: bios users sent (updated without atomicity: a revert only
- *	looks for a change, to yield to them).
+ * @nr_bios: bios users sent while @reverting (updated without
+ *	atomicity: a revert only looks for a change, to yield to them).
+ * @reverting: a revert's copy back runs (revert.c sets and clears it).
  * @revert: the revert of this origin, if one ran since it was made
  *	(revert.c); set under the device registry lock while frozen.
  */
@@ -68,6 +69,7 @@ struct snapblk_origin {
 	unsigned int noio;
 	atomic_t reads[SNAPBLK_READ_SLOTS];
 	unsigned long nr_bios;
+	bool reverting;
 	struct snapblk_revert *revert;
 };
 

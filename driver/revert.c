@@ -24,11 +24,10 @@
 #include <linux/slab.h>
 
 #include "batch.h"
-#include "dev.h"
 #include "inflight.h"
-#include "origin.h"
+#include "origin_dev.h"
 #include "revert.h"
-#include "snapshot.h"
+#include "snapshot_dev.h"
 
 #define SNAPBLK_NO_LOC		U32_MAX
 
@@ -401,6 +400,7 @@ static void snapblk_revert_work(struct work_struct *work)
 		rv->running = false;
 		spin_unlock_irq(&rv->lock);
 	}
+	WRITE_ONCE(rv->o->reverting, false);
 	memalloc_noio_restore(noio);
 }
 
@@ -411,7 +411,7 @@ static struct snapblk_revert *snapblk_revert_alloc(struct snapblk_dev *od,
 
 	if (!rv)
 		return NULL;
-	rv->o = od->origin;
+	rv->o = snapblk_dev_origin(od);
 	spin_lock_init(&rv->lock);
 	bio_list_init(&rv->urgent);
 	bio_list_init(&rv->bios);
@@ -437,6 +437,7 @@ static void snapblk_revert_run(struct snapblk_revert *rv)
 	rv->running = true;
 	rv->err = 0;
 	spin_unlock_irq(&rv->lock);
+	WRITE_ONCE(rv->o->reverting, true);
 	queue_work(rv->mv.wq, &rv->work);
 }
 
@@ -444,7 +445,7 @@ static void snapblk_revert_run(struct snapblk_revert *rv)
 static int snapblk_revert_activate(struct snapblk_revert *rv,
 				   struct snapblk_dev *d)
 {
-	struct snapblk_snapshot *sn = d->snap;
+	struct snapblk_snapshot *sn = snapblk_dev_snapshot(d);
 	struct snapblk_origin *o = sn->o;
 	int ret;
 
@@ -470,22 +471,18 @@ static int snapblk_revert_activate(struct snapblk_revert *rv,
  *	whatever the checks below say (the partition scan of the new disk
  *	may still hold it open).
  *
- * Return: 0 once the origin shows the snapshot; -EINVAL if @d is not a
- * valid snapshot; -EBUSY if it is open or has children, a revert of its
+ * Return: 0 once the origin shows the snapshot; -EINVAL if @d is
+ * invalid; -EBUSY if it is open or has children, a revert of its
  * origin runs, or overlays read through the origin (their views would
  * change); -ENOMEM;
  * or the errno of recording the revert.
  */
 int snapblk_revert_start(struct snapblk_dev *d, bool resume)
 {
-	struct snapblk_origin *o;
-	struct snapblk_revert *rv;
+	struct snapblk_snapshot *sn = snapblk_dev_snapshot(d);
+	struct snapblk_revert *rv = sn->o->revert;
 	int ret;
 
-	if (d->kind != SNAPBLK_KIND_SNAPSHOT)
-		return -EINVAL;
-	o = d->snap->o;
-	rv = o->revert;
 	if (rv && rv->snap_dev) {
 		if (rv->snap_dev != d || READ_ONCE(rv->running))
 			return -EBUSY;
@@ -495,7 +492,7 @@ int snapblk_revert_start(struct snapblk_dev *d, bool resume)
 	if (resume) {
 		snapblk_refuse_opens(d, true);
 	} else {
-		if (snapblk_snapshot_invalid(d->snap))
+		if (snapblk_snapshot_invalid(sn))
 			return -EINVAL;
 		if (d->parent_dev->nr_readers)
 			return -EBUSY;
@@ -505,7 +502,7 @@ int snapblk_revert_start(struct snapblk_dev *d, bool resume)
 			return ret;
 	}
 	if (!rv) {
-		rv = snapblk_revert_alloc(d->parent_dev, d->snap->s->chunk_shift);
+		rv = snapblk_revert_alloc(d->parent_dev, sn->s->chunk_shift);
 		ret = -ENOMEM;
 		if (!rv)
 			goto undo_claim;
@@ -523,45 +520,45 @@ undo_claim:
 
 /**
  * snapblk_revert_free() - free the revert state of an origin.
- * @od: the origin device; it has no snapshots any more.
+ * @o: the origin; it has no snapshots any more.
  */
-void snapblk_revert_free(struct snapblk_dev *od)
+void snapblk_revert_free(struct snapblk_origin *o)
 {
-	struct snapblk_revert *rv = od->origin->revert;
+	struct snapblk_revert *rv = o->revert;
 
 	if (!rv)
 		return;
 	snapblk_mover_exit(&rv->mv);
 	kfree(rv->locs);
 	kfree(rv);
-	od->origin->revert = NULL;
+	o->revert = NULL;
 }
 
 /**
- * snapblk_revert_state() - the revert state of an origin or snapshot.
- * @d: the device.
+ * snapblk_revert_state() - the state of a revert of an origin.
+ * @o: the origin.
+ * @snap_dev: the snapshot device that asks, or NULL for the origin.
  * @state: out: SNAPBLK_STATE_REVERTING while it runs, or
  *	SNAPBLK_STATE_STOPPED after an error stopped it.
- * @progress: out (origin, or the snapshot being reverted): percent done
- *	of the running or last revert.
+ * @progress: out (the origin, or the snapshot being reverted to): percent
+ *	done of the running or last revert; untouched otherwise.
  *
- * Return: true if @d is being reverted (or is the origin of that).
+ * Return: true if a revert of @o to @snap_dev (to any snapshot, for
+ * NULL) has not ended.
  */
-bool snapblk_revert_state(struct snapblk_dev *d, u32 *state, u32 *progress)
+bool snapblk_revert_state(struct snapblk_origin *o, struct snapblk_dev *snap_dev,
+			  u32 *state, u32 *progress)
 {
-	struct snapblk_origin *o = NULL;
-	struct snapblk_revert *rv;
+	struct snapblk_revert *rv = READ_ONCE(o->revert);
+	struct snapblk_dev *to;
 
-	if (d->kind == SNAPBLK_KIND_ORIGIN)
-		o = d->origin;
-	else if (d->kind == SNAPBLK_KIND_SNAPSHOT)
-		o = d->snap->o;
-	rv = o ? READ_ONCE(o->revert) : NULL;
-	if (!rv || (d->kind == SNAPBLK_KIND_SNAPSHOT &&
-		    READ_ONCE(rv->snap_dev) != d))
+	if (!rv)
+		return false;
+	to = READ_ONCE(rv->snap_dev);
+	if (snap_dev && to != snap_dev)
 		return false;
 	*progress = READ_ONCE(rv->progress);
-	if (!READ_ONCE(rv->snap_dev))
+	if (!to)
 		return false;
 	*state = READ_ONCE(rv->running) ? SNAPBLK_STATE_REVERTING :
 					  SNAPBLK_STATE_STOPPED;
@@ -569,22 +566,17 @@ bool snapblk_revert_state(struct snapblk_dev *d, u32 *state, u32 *progress)
 }
 
 /**
- * snapblk_revert_holds() - is @d a snapshot whose revert has not ended?
- * @d: the device.
+ * snapblk_revert_holds() - has a revert of @o not ended?
+ * @o: the origin.
+ * @snap_dev: the snapshot device it must be reverting to, or NULL for any.
  *
- * Return: true if so: it cannot be removed, nor can snapshots be taken
- * of its origin.
+ * Return: true if so: the snapshot it reverts to cannot be removed, nor
+ * can its origin, nor can snapshots be taken of the origin.
  */
-bool snapblk_revert_holds(struct snapblk_dev *d)
+bool snapblk_revert_holds(struct snapblk_origin *o, struct snapblk_dev *snap_dev)
 {
-	struct snapblk_revert *rv;
+	struct snapblk_revert *rv = READ_ONCE(o->revert);
+	struct snapblk_dev *to = rv ? READ_ONCE(rv->snap_dev) : NULL;
 
-	if (d->kind == SNAPBLK_KIND_ORIGIN) {
-		rv = READ_ONCE(d->origin->revert);
-		return rv && READ_ONCE(rv->snap_dev);
-	}
-	if (d->kind != SNAPBLK_KIND_SNAPSHOT)
-		return false;
-	rv = READ_ONCE(d->snap->o->revert);
-	return rv && READ_ONCE(rv->snap_dev) == d;
+	return to && (!snap_dev || to == snap_dev);
 }

@@ -10,13 +10,15 @@
 #include <linux/types.h>
 
 struct snapblk_dev;
+struct snapblk_origin;
 struct snapblk_revert;
 
 int snapblk_revert_start(struct snapblk_dev *d, bool resume);
-void snapblk_revert_free(struct snapblk_dev *od);
+void snapblk_revert_free(struct snapblk_origin *o);
 bool snapblk_revert_read(struct snapblk_revert *rv, struct bio *bio);
 bool snapblk_revert_write(struct snapblk_revert *rv, struct bio *bio, u64 chunk);
-bool snapblk_revert_state(struct snapblk_dev *d, u32 *state, u32 *progress);
-bool snapblk_revert_holds(struct snapblk_dev *d);
+bool snapblk_revert_state(struct snapblk_origin *o, struct snapblk_dev *snap_dev,
+			  u32 *state, u32 *progress);
+bool snapblk_revert_holds(struct snapblk_origin *o, struct snapblk_dev *snap_dev);
 
 #endif /* SNAPBLK_REVERT_H */
