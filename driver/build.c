@@ -22,6 +22,7 @@
 #include <linux/slab.h>
 
 #include "dev.h"
+#include "event.h"
 #include "meta.h"
 
 static DEFINE_IDA(snapblk_ida);
@@ -229,6 +230,7 @@ static int snapblk_build(struct snapblk_dev *d, struct snapblk_create *c)
 	snapblk_adopt(d);
 	if (d->kind->resume)
 		d->kind->resume(d);
+	snapblk_event_start(d);
 	return 0;
 }
 

@@ -29,6 +29,7 @@
 
 #include "batch.h"
 #include "commit.h"
+#include "event.h"
 #include "inflight.h"
 #include "overlay_dev.h"
 
@@ -36,6 +37,7 @@
 
 /**
  * struct snapblk_merge - the commit of one overlay.
+ * @dev: the overlay device, for its events.
  * @ov: the overlay's I/O state.
  * @parent: the device the delta goes to.
  * @mv: its worker and batch buffers.
@@ -51,6 +53,7 @@
  * @seen: @ov->nr_bios at the last batch, to notice users' I/O.
  */
 struct snapblk_merge {
+	struct snapblk_dev *dev;
 	struct snapblk_overlay *ov;
 	struct block_device *parent;
 	struct snapblk_mover mv;
@@ -241,6 +244,7 @@ static void snapblk_merge_work(struct work_struct *work)
 	struct snapblk_merge *m = container_of(work, struct snapblk_merge, work);
 	struct snapblk_overlay *ov = m->ov;
 	unsigned int noio = memalloc_noio_save(), pass = 1;
+	bool done = false;
 	int ret = 0;
 
 	m->done = 0;
@@ -259,6 +263,7 @@ static void snapblk_merge_work(struct work_struct *work)
 		}
 		if (xa_empty(&ov->store.map)) {
 			ret = snapblk_merge_finish(m);
+			done = !ret;
 			break;
 		}
 		snapblk_merge_pass_end(m, pass++);
@@ -271,6 +276,10 @@ static void snapblk_merge_work(struct work_struct *work)
 	WRITE_ONCE(m->err, ret);
 	/* last: the state shown changes with it */
 	smp_store_release(&m->running, false);
+	if (ret)
+		snapblk_dev_event(m->dev, SNAPBLK_EV_STOPPED);
+	else if (done)
+		snapblk_dev_event(m->dev, SNAPBLK_EV_COMMIT_DONE);
 	memalloc_noio_restore(noio);
 }
 
@@ -281,6 +290,7 @@ static struct snapblk_merge *snapblk_merge_alloc(struct snapblk_dev *d)
 
 	if (!m)
 		return NULL;
+	m->dev = d;
 	m->ov = ov;
 	m->parent = d->parent_bdev;
 	INIT_WORK(&m->work, snapblk_merge_work);

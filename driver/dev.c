@@ -11,6 +11,7 @@
 #include <linux/slab.h>
 
 #include "dev.h"
+#include "event.h"
 
 /* Guards the registry: snapblk_devs, indexes, names, child counts. */
 DEFINE_MUTEX(snapblk_devs_lock);
@@ -172,7 +173,13 @@ static struct snapblk_dev *snapblk_from_dev(struct device *dev)
 	return dev_to_disk(dev)->private_data;
 }
 
-static const char *snapblk_state_name(u32 state)
+/**
+ * snapblk_state_name() - the name users see of a SNAPBLK_STATE_*.
+ * @state: the state.
+ *
+ * Return: its name, or "unknown".
+ */
+const char *snapblk_state_name(u32 state)
 {
 	static const char * const names[] = {
 		[SNAPBLK_STATE_ACTIVE] = "active",
@@ -467,6 +474,8 @@ int snapblk_dev_command(u32 index, unsigned int cmd)
 	d = snapblk_find(index);
 	ret = d ? snapblk_run_command(d, cmd) : -ENODEV;
 	mutex_unlock(&snapblk_devs_lock);
+	/* what the device reports may have changed (grow: its space) */
+	snapblk_event_kick();
 	return ret;
 }
 

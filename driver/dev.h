@@ -43,6 +43,12 @@
  * @open_lock: guards @open_count and @removing.
  * @open_count: opens of the disk or its partitions.
  * @removing: set once removal started; refuses new opens.
+ * @ev_pending: events the kind latched (BIT(enum snapblk_ev)), sent by
+ *	the event worker (event.c).
+ * @ev_levels: store use thresholds reported and not re-armed since;
+ *	guarded by snapblk_devs_lock.
+ * @ev_state: the state at the last event check; guarded by
+ *	snapblk_devs_lock.
  */
 struct snapblk_dev {
 	int index;
@@ -61,6 +67,10 @@ struct snapblk_dev {
 	spinlock_t open_lock;
 	unsigned int open_count;
 	bool removing;
+
+	unsigned long ev_pending;
+	u32 ev_levels;
+	u32 ev_state;
 };
 
 /* the registry; guards snapblk_devs, indexes, names and child counts */
@@ -86,6 +96,7 @@ int snapblk_add_disk(struct snapblk_dev *d, const struct snapblk_limits *lim,
 		     sector_t sectors);
 void snapblk_del_disk(struct snapblk_dev *d);
 void snapblk_dev_dispatch(struct bio *bio);
+const char *snapblk_state_name(u32 state);
 void snapblk_dev_submit_own(struct bio *bio);
 
 /* build.c: for the control device and module exit */

@@ -14,6 +14,7 @@
 #include <linux/timekeeping.h>
 #include <linux/vmalloc.h>
 
+#include "event.h"
 #include "exstore.h"
 
 static u64 snapblk_exstore_nr_chunks(struct snapblk_exstore *s)
@@ -347,8 +348,10 @@ static int snapblk_ver_insert(struct snapblk_exstore *s, u64 chunk,
 static void snapblk_mark_used(struct snapblk_exstore *s, u32 loc, bool dirty)
 {
 	spin_lock(&s->lock);
-	if (!__test_and_set_bit(loc, s->used))
+	if (!__test_and_set_bit(loc, s->used)) {
 		s->nr_used++;
+		snapblk_level_note(s->nr_used - 1, s->nr_used, s->data_chunks);
+	}
 	if (dirty)
 		__set_bit(loc / SNAPBLK_DESC_ENTRIES, s->dirty);
 	spin_unlock(&s->lock);
@@ -941,6 +944,7 @@ int snapblk_exstore_alloc(struct snapblk_exstore *s, u32 *loc)
 	}
 	__set_bit(c, s->used);
 	s->nr_used++;
+	snapblk_level_note(s->nr_used - 1, s->nr_used, s->data_chunks);
 	s->hint = c + 1;
 	spin_unlock(&s->lock);
 	*loc = c;
@@ -957,8 +961,10 @@ void snapblk_exstore_free(struct snapblk_exstore *s, u32 loc)
 	bool described = xa_erase(&s->locs, loc);
 
 	spin_lock(&s->lock);
-	if (__test_and_clear_bit(loc, s->used))
+	if (__test_and_clear_bit(loc, s->used)) {
 		s->nr_used--;
+		snapblk_level_note(s->nr_used + 1, s->nr_used, s->data_chunks);
+	}
 	if (described)
 		__set_bit(loc / SNAPBLK_DESC_ENTRIES, s->dirty);
 	spin_unlock(&s->lock);

@@ -53,6 +53,8 @@ struct snapblk_dev;
  * @store: the device that holds its store, or NULL if it has none.
  * @chunk_size: its chunk size in bytes, or 0 if it has none.
  * @store_used: bytes of its store in use.
+ * @used_percent: optional: percent of its store's data chunks in use,
+ *	what the events report (absent: no store, no threshold events).
  * @state: its SNAPBLK_STATE_*, and in @progress the percent done of the
  *	running or last commit or revert (0 if none).
  * @on_full: optional: its SNAPBLK_ON_FULL_* policy (0 if absent).
@@ -83,6 +85,7 @@ struct snapblk_kind {
 	struct block_device *(*store)(struct snapblk_dev *d);
 	u32 (*chunk_size)(struct snapblk_dev *d);
 	u64 (*store_used)(struct snapblk_dev *d);
+	u32 (*used_percent)(struct snapblk_dev *d);
 	u32 (*state)(struct snapblk_dev *d, u32 *progress);
 	u32 (*on_full)(struct snapblk_dev *d);
 

@@ -10,6 +10,7 @@
 
 #include "ctl.h"
 #include "dev.h"
+#include "event.h"
 
 static int __init snapblk_init(void)
 {
@@ -32,6 +33,7 @@ undo_dev_init:
 static void __exit snapblk_exit(void)
 {
 	snapblk_ctl_exit();
+	snapblk_event_exit();
 	snapblk_dev_exit();
 }
 

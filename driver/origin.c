@@ -23,6 +23,7 @@
 #include <linux/slab.h>
 
 #include "dev.h"
+#include "event.h"
 #include "inflight.h"
 #include "origin.h"
 #include "revert.h"
@@ -229,6 +230,7 @@ static void snapblk_cow_no_room(struct snapblk_cow_part *p)
 		if (snapblk_exstore_invalidate(s, id) != -ENOENT)
 			pr_warn("snapblk: snapshot %u of store %pg invalidated: store full or failing\n",
 				id, s->dev.bdev);
+	snapblk_event_kick();
 }
 
 static void snapblk_cow_queue_commit(struct snapblk_cow_part *p)

@@ -27,6 +27,7 @@
 #include <linux/slab.h>
 
 #include "dev.h"
+#include "event.h"
 #include "inflight.h"
 #include "overlay.h"
 
@@ -325,8 +326,10 @@ static sector_t snapblk_ov_write_extent(struct snapblk_overlay *ov,
 static void snapblk_ov_fail(struct snapblk_overlay *ov, struct bio *bio,
 			    u64 chunk, int err)
 {
-	if (err == -ENOSPC)
+	if (err == -ENOSPC && !READ_ONCE(ov->full)) {
 		WRITE_ONCE(ov->full, true);
+		snapblk_event_kick();
+	}
 	snapblk_disown(&ov->owners, chunk);
 	bio->bi_status = BLK_STS_IOERR;
 	bio_endio(bio);

@@ -8,6 +8,7 @@
 #include <linux/slab.h>
 
 #include "commit.h"
+#include "event.h"
 #include "overlay_dev.h"
 
 static int snapblk_overlay_check(const struct snapblk_create *c)
@@ -215,6 +216,13 @@ static u64 snapblk_overlay_store_used(struct snapblk_dev *d)
 	return snapblk_store_used_bytes(&snapblk_dev_overlay(d)->store);
 }
 
+static u32 snapblk_overlay_used_percent(struct snapblk_dev *d)
+{
+	struct snapblk_store *st = &snapblk_dev_overlay(d)->store;
+
+	return snapblk_level_percent(READ_ONCE(st->nr_used), st->data_chunks);
+}
+
 static u32 snapblk_overlay_state(struct snapblk_dev *d, u32 *progress)
 {
 	u32 state;
@@ -244,6 +252,7 @@ const struct snapblk_kind snapblk_overlay_kind = {
 	.store		= snapblk_overlay_store_bdev,
 	.chunk_size	= snapblk_overlay_chunk_size,
 	.store_used	= snapblk_overlay_store_used,
+	.used_percent	= snapblk_overlay_used_percent,
 	.state		= snapblk_overlay_state,
 	.commit		= snapblk_commit_start,
 	.grow		= snapblk_overlay_dev_grow,

@@ -24,6 +24,7 @@
 #include <linux/slab.h>
 
 #include "batch.h"
+#include "event.h"
 #include "inflight.h"
 #include "origin_dev.h"
 #include "revert.h"
@@ -34,6 +35,7 @@
 /**
  * struct snapblk_revert - the revert of an origin to one snapshot.
  * @o: the origin.
+ * @origin_dev: the origin's device, for its events.
  * @s: the store of the snapshot.
  * @id: the snapshot's id in @s.
  * @snap_dev: the snapshot's device, until the revert has ended.
@@ -58,6 +60,7 @@
  */
 struct snapblk_revert {
 	struct snapblk_origin *o;
+	struct snapblk_dev *origin_dev;
 	struct snapblk_exstore *s;
 	u32 id;
 	struct snapblk_dev *snap_dev;
@@ -391,8 +394,11 @@ static void snapblk_revert_work(struct work_struct *work)
 		usleep_range(1000, 2000);
 	}
 	if (ret && READ_ONCE(rv->snap_dev)) {
+		snapblk_dev_event(rv->snap_dev, SNAPBLK_EV_STOPPED);
+		snapblk_dev_event(rv->origin_dev, SNAPBLK_EV_STOPPED);
 		snapblk_revert_stopped(rv, ret);
 	} else {
+		snapblk_dev_event(rv->origin_dev, SNAPBLK_EV_REVERT_DONE);
 		if (ret)
 			pr_err("snapblk: revert of %pg: the snapshot was not deleted: error %d\n",
 			       rv->o->bdev, ret);
@@ -412,6 +418,7 @@ static struct snapblk_revert *snapblk_revert_alloc(struct snapblk_dev *od,
 	if (!rv)
 		return NULL;
 	rv->o = snapblk_dev_origin(od);
+	rv->origin_dev = od;
 	spin_lock_init(&rv->lock);
 	bio_list_init(&rv->urgent);
 	bio_list_init(&rv->bios);

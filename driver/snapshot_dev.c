@@ -10,6 +10,7 @@
 #include <linux/log2.h>
 #include <linux/slab.h>
 
+#include "event.h"
 #include "origin_dev.h"
 #include "revert.h"
 #include "snapshot_dev.h"
@@ -342,6 +343,13 @@ static u64 snapblk_snapshot_store_used(struct snapblk_dev *d)
 	return snapblk_exstore_used_bytes(snapblk_dev_snapshot(d)->s);
 }
 
+static u32 snapblk_snapshot_used_percent(struct snapblk_dev *d)
+{
+	struct snapblk_exstore *s = snapblk_dev_snapshot(d)->s;
+
+	return snapblk_level_percent(READ_ONCE(s->nr_used), s->data_chunks);
+}
+
 static u32 snapblk_snapshot_state(struct snapblk_dev *d, u32 *progress)
 {
 	struct snapblk_snapshot *sn = snapblk_dev_snapshot(d);
@@ -400,6 +408,7 @@ const struct snapblk_kind snapblk_snapshot_kind = {
 	.store		= snapblk_snapshot_store,
 	.chunk_size	= snapblk_snapshot_chunk_size,
 	.store_used	= snapblk_snapshot_store_used,
+	.used_percent	= snapblk_snapshot_used_percent,
 	.state		= snapblk_snapshot_state,
 	.on_full	= snapblk_snapshot_on_full,
 	.check_remove	= snapblk_snapshot_check_remove,

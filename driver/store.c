@@ -20,6 +20,7 @@
 #include <linux/snapblk.h>
 #include <linux/vmalloc.h>
 
+#include "event.h"
 #include "meta.h"
 #include "store.h"
 
@@ -432,6 +433,7 @@ int snapblk_store_map_new(struct snapblk_store *st, u64 chunk, u64 *entry)
 	}
 	__set_bit(c, st->used);
 	st->nr_used++;
+	snapblk_level_note(st->nr_used - 1, st->nr_used, st->data_chunks);
 	st->alloc_hint = c + 1;
 	xa_unlock_irqrestore(&st->map, flags);
 
@@ -441,6 +443,7 @@ int snapblk_store_map_new(struct snapblk_store *st, u64 chunk, u64 *entry)
 		xa_lock_irqsave(&st->map, flags);
 		__clear_bit(c, st->used);
 		st->nr_used--;
+		snapblk_level_note(st->nr_used + 1, st->nr_used, st->data_chunks);
 		xa_unlock_irqrestore(&st->map, flags);
 	}
 	return ret;
@@ -533,6 +536,7 @@ static void snapblk_release_freed(struct snapblk_store *st,
 	xa_lock_irq(&st->map);
 	bitmap_andnot(st->used, st->used, freed, st->data_chunks);
 	st->nr_used -= n;
+	snapblk_level_note(st->nr_used + n, st->nr_used, st->data_chunks);
 	xa_unlock_irq(&st->map);
 }
 

@@ -36,6 +36,9 @@ int cmd_wait(const struct args *a);
 int wait_device(int ctl, const char *arg, const struct snapblk_info *dev,
 		bool started);
 
+/* monitor.c */
+int cmd_monitor(const struct args *a);
+
 /* show.c */
 int cmd_status(const struct args *a);
 int cmd_list(const struct args *a);

@@ -13,6 +13,7 @@
  *   snapblkctl commit|revert DEV [--wait]
  *   snapblkctl status   [DEV] [--json]
  *   snapblkctl list     [--json]
+ *   snapblkctl monitor  [DEV] [--json]
  *   snapblkctl version
  *   snapblkctl help     [COMMAND]
  *
@@ -23,7 +24,7 @@
  *
  * Here: dispatch and help. parse.c: the command line; ctl.c: the control
  * device; kernel.c: the ioctl call; devref.c: device arguments; create.c,
- * devcmd.c, wait.c, show.c: the commands; json.c: JSON output; msg.c:
+ * devcmd.c, wait.c, show.c, monitor.c: the commands; json.c: JSON output; msg.c:
  * messages. tools/tests/ holds the tests.
  */
 #include <errno.h>
@@ -235,6 +236,23 @@ static const struct command commands[] = {
 		.nr_pos = 0,
 		.opts = OPTF(OPT_JSON),
 		.run = cmd_list,
+	}, {
+		.name = "monitor",
+		.synopsis = "[DEV] [--json]",
+		.summary = "print events (thresholds, full, commit/revert ends) as they happen",
+		.help = "Print one line per event of DEV, or of every device, as it happens,\n"
+			"until interrupted (SIGINT or SIGTERM end it with status 0). Events:\n"
+			"threshold (store use rose past 80, 90 or 95 percent), full, invalid,\n"
+			"stopped (an I/O error stopped a commit or revert), commit-done and\n"
+			"revert-done. They are read from the kernel's uevents: no udev daemon\n"
+			"is needed. Lines: TIME PATH NAME EVENT used=N% state=STATE.\n\n"
+			"  --json             one JSON object per line, with the keys time,\n"
+			"                     path, name, event, used_percent and state\n",
+		.pos = { "DEV" },
+		.nr_req = 0,
+		.nr_pos = 1,
+		.opts = OPTF(OPT_JSON),
+		.run = cmd_monitor,
 	}, {
 		.name = "version",
 		.synopsis = "",
