@@ -223,9 +223,12 @@ static int snapblk_merge_finish(struct snapblk_merge *m)
 	if (!ret)
 		ret = snapblk_store_set_state(st, SNAPBLK_SB_STATE_ACTIVE,
 					      snapblk_fingerprint(m->parent));
-	if (!ret)
-		WRITE_ONCE(m->progress, 100);
-	return ret;
+	if (ret)
+		return ret;
+	/* the parent's page cache predates the merge: readers see it now */
+	invalidate_bdev(m->parent);
+	WRITE_ONCE(m->progress, 100);
+	return 0;
 }
 
 /* Hold writes for the last passes: when little is left, or late. */
