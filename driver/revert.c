@@ -365,6 +365,8 @@ static void snapblk_revert_work(struct work_struct *work)
 	unsigned int noio = memalloc_noio_save();
 	int ret = 0;
 
+	/* here, not when queued: the end of a run before clears it */
+	WRITE_ONCE(rv->o->reverting, true);
 	rv->done = 0;
 	rv->cursor = 0;
 	rv->total = snapblk_revert_left(rv);
@@ -444,7 +446,6 @@ static void snapblk_revert_run(struct snapblk_revert *rv)
 	rv->running = true;
 	rv->err = 0;
 	spin_unlock_irq(&rv->lock);
-	WRITE_ONCE(rv->o->reverting, true);
 	queue_work(rv->mv.wq, &rv->work);
 }
 
