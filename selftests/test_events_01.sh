@@ -10,7 +10,9 @@
 #     sends the thresholds again (falling use re-arms them);
 #   - a snapshot whose store fills under origin writes (policy
 #     invalidate): its thresholds, then invalid;
-#   - a revert of another snapshot: revert-done from the origin.
+#   - a revert of another snapshot: revert-done from the origin;
+#   - a commit into a base whose writes fail: stopped; healed and run
+#     again: commit-done.
 # The data is checked too: the base holds the overlay's view after the
 # commit, the origin holds the snapshot's moment after the revert.
 
@@ -21,6 +23,7 @@ require_snapblkctl
 require_pattern
 require_kmod loop
 command -v udevadm >/dev/null || sb_skip "udevadm not installed"
+require_faulty_disk
 # the guest runs the tests chrooted into the host's root: udevadm would
 # ignore settle, monitor and control requests there
 export SYSTEMD_IGNORE_CHROOT=1
@@ -118,6 +121,29 @@ check "revert to evkeep --wait" sb_ctl revert "$keep" --wait
 check "the origin shows the snapshot's moment" sb_cmp "$org" "$moment"
 check "revert-done in monitor --json" wait_lines "$mon_json" '"revert-done"' 1
 
+# ---- a commit that an I/O error stops: stopped; healed: commit-done
+fbasef=$(sb_file fbase.img $((4 * MiB)) 6) || sb_bail "cannot create the base image"
+fmodel=$(sb_copy "$fbasef" fmodel.img) || sb_bail "cannot copy the base image"
+floop=$(sb_loop "$fbasef") || sb_bail "losetup failed"
+FAULTY=sbev$$
+fbase=$(sb_faulty_disk "$FAULTY" "$floop") || sb_bail "cannot make the dm-linear device"
+fstoref=$(sb_file fstore.img $((8 * MiB))) || sb_bail "cannot create the store image"
+fstore=$(sb_loop "$fstoref") || sb_bail "losetup failed"
+sb_overlay "$fbase" "$fstore" --name evstop || sb_bail "snapblkctl overlay failed"
+fov=$SB_DEV
+check "write into evstop" sb_write "$fov" "$fmodel" 7 0 $((1 * MiB)) $chunk
+sb_faulty_set "$FAULTY" fail || sb_bail "cannot make the base fail"
+sb_ctl commit "$fov" --wait
+check_true "commit --wait fails while the base fails (exit $SB_RC)" '[ "$SB_RC" = 1 ]'
+check_eq "evstop state" "$(sb_sysfs "$fov" state)" stopped
+check "stopped in monitor --json" wait_lines "$mon_json" '"stopped"' 1
+sb_faulty_set "$FAULTY" heal || sb_bail "cannot heal the base"
+check "commit --wait again, healed" sb_ctl commit "$fov" --wait
+check "the base holds evstop's view" sb_cmp "$fbase" "$fmodel"
+check "commit-done of evstop in monitor --json" \
+	wait_lines "$mon_json" '"name": "evstop", "event": "commit-done"' 1
+check "detach evstop" sb_detach "$fov"
+
 # ---- what the listeners saw
 sleep 1
 kill -INT "$mpid" "$opid" "$upid" 2>/dev/null
@@ -163,6 +189,7 @@ check_true "evsmall: thresholds in order, (full,) invalid" \
 	'[[ "$ev" =~ ^threshold:80\ threshold:90\ threshold:95\ (full\ )?invalid$ ]]'
 check_eq "evkeep: no event (its revert is the origin's)" "$(events_of evkeep)" ""
 check_eq "evorg: revert-done" "$(events_of evorg)" "revert-done"
+check_eq "evstop: stopped, then commit-done" "$(events_of evstop)" "stopped commit-done"
 
 ovtext=$(cut -d' ' -f2- "$SB_TMP/monitor-ov.txt")
 diag "monitor evov: $ovtext"
