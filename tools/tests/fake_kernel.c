@@ -167,6 +167,7 @@ static __u32 free_index(struct fake *f)
 static int fake_create(struct fake *f, struct snapblk_create *c)
 {
 	struct snapblk_info *d, *parent;
+	unsigned int i;
 	int ret;
 
 	ret = check_create(f, c);
@@ -185,6 +186,11 @@ static int fake_create(struct fake *f, struct snapblk_create *c)
 	if (c->kind == SNAPBLK_KIND_SNAPSHOT &&
 	    (!parent || parent->kind != SNAPBLK_KIND_ORIGIN))
 		return -EINVAL;
+	/* a store holds one snapshot here: attached already, none is left */
+	if (c->kind == SNAPBLK_KIND_SNAPSHOT && (c->flags & SNAPBLK_CREATE_ATTACH))
+		for (i = 0; i < f->nr; i++)
+			if (!strcmp(f->dev[i].store, d->store))
+				return -ENOENT;
 	d->index = free_index(f);
 	d->kind = c->kind;
 	d->state = SNAPBLK_STATE_ACTIVE;
