@@ -24,9 +24,6 @@ require_pattern
 require_kmod loop
 command -v udevadm >/dev/null || sb_skip "udevadm not installed"
 require_faulty_disk
-# the guest runs the tests chrooted into the host's root: udevadm would
-# ignore settle, monitor and control requests there
-export SYSTEMD_IGNORE_CHROOT=1
 
 size=$((16 * MiB))
 chunk=$((64 * KiB))
